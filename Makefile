@@ -1,0 +1,44 @@
+# SkyCall: `make run` serves the app, `make test` installs everything and runs every test.
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+REDIS_PORT ?= 6379
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help run test check fast e2e deps chromium redis bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+deps: $(STAMP)  ## create .venv and install the Python packages
+
+run: $(STAMP)  ## serve SkyCall on http://127.0.0.1:8080 (in-memory, nothing else needed)
+	$(PY) main.py
+
+chromium:  ## install Debian's Chromium when it is missing (Playwright cannot download one here)
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+redis:  ## start a Redis on 127.0.0.1:$(REDIS_PORT) unless one answers; install it when missing
+	@command -v redis-server >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null)
+	@redis-cli -p $(REDIS_PORT) ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port $(REDIS_PORT) --save "" --appendonly no >/dev/null
+
+check: $(STAMP)  ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+fast: $(STAMP)  ## tests without a browser
+	$(PY) -m pytest tests
+
+e2e: $(STAMP) chromium  ## end-to-end tests: real server processes, real Chromium
+	$(PY) -m pytest -c e2e/pytest.ini e2e
+
+test: deps chromium redis check fast e2e  ## install what is missing, then run every test
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .nicegui

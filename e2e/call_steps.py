@@ -1,0 +1,65 @@
+"""What people do in SkyCall, as steps the end-to-end tests are written in."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+ROOM_URL = re.compile(r'/call/([A-Za-z0-9_-]{22})$')
+
+
+def start_call(page: Page, name: str) -> str:
+    """From the home page: Start a call, type the name, land in the call. Returns the room id."""
+    page.goto('/', wait_until='domcontentloaded')
+    page.get_by_role('button', name='Start a call').click()
+    page.get_by_label('Your name').fill(name)
+    page.get_by_role('button', name='Start', exact=True).click()
+    page.wait_for_url(ROOM_URL)
+    match = ROOM_URL.search(page.url)
+    assert match
+    return match.group(1)
+
+
+def invite_link(page: Page) -> str:
+    page.get_by_role('button', name='Invite').click()
+    link = page.get_by_label('Invite link').input_value()
+    page.get_by_role('button', name='Close').click()
+    return link
+
+
+def dial(page: Page, link: str, name: str) -> None:
+    """Open an invite link, give a name, enter the call."""
+    page.goto(link, wait_until='domcontentloaded')
+    page.get_by_label('Your name').fill(name)
+    page.get_by_role('button', name='Join', exact=True).click()
+    page.wait_for_url(ROOM_URL)
+
+
+def expect_connected_to(page: Page, other: str) -> None:
+    """The call is up: the status says so and the other person's video decodes frames."""
+    expect(page.get_by_role('status')).to_have_text('Connected', timeout=20_000)
+    video = page.get_by_label(f'Camera of {other}')
+    expect(video).to_be_visible()
+    page.wait_for_function(
+        """(video) => video.videoWidth > 0 && video.currentTime > 0
+                      && new Promise((ok) => { const t = video.currentTime;
+                                               video.requestVideoFrameCallback(() => ok(video.currentTime > t)); })""",
+        arg=video.element_handle(), timeout=20_000)
+
+
+def peer_connection_states(page: Page) -> list[str]:
+    return page.evaluate("""() => [...document.querySelectorAll('.skycall-stage')]
+        .flatMap((el) => [...getElement(el.id.slice(1)).peers.values()].map((p) => p.link.pc.connectionState))""")
+
+
+def say(page: Page, text: str) -> None:
+    page.get_by_label('Message').fill(text)
+    page.get_by_role('button', name='Send').click()
+    expect(page.get_by_label('Message')).to_have_value('')
+
+
+def expect_chat(page: Page, sender: str, text: str) -> None:
+    message = page.locator('.q-message').filter(has_text=text)
+    expect(message).to_be_visible()
+    expect(message.locator('.q-message-name')).to_have_text(sender)

@@ -1,0 +1,35 @@
+"""A small HTTP API for clients that are not SkyCall's own pages (the headless bot, tests)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from .calls import Calls
+from .errors import SkyCallError
+
+STATUS = {'no-such-room': 404, 'bad-message': 400, 'too-large': 400, 'rate-limited': 429}
+
+
+def register(app: FastAPI, calls: Calls) -> None:
+    @app.post('/api/rooms', status_code=201)
+    async def create_room() -> dict[str, str]:
+        return {'room': await calls.start()}
+
+    @app.post('/api/rooms/{room}/tickets', response_model=None)
+    async def create_ticket(room: str, request: Request) -> dict[str, str] | JSONResponse:
+        try:
+            body: Any = await request.json()
+        except ValueError:
+            body = None
+        try:
+            ticket = await calls.ticket(room, body.get('name') if isinstance(body, dict) else None)
+        except SkyCallError as error:
+            return JSONResponse(error.to_dict(), status_code=STATUS.get(error.code, 400))
+        return {'ticket': calls.sign(ticket), 'peer': ticket.peer, 'name': ticket.name}
+
+    @app.get('/healthz')
+    async def healthz() -> dict[str, str]:
+        return {'status': 'ok'}

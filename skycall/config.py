@@ -1,0 +1,39 @@
+"""Settings from the environment (``SKYCALL_*``), read once into one frozen object."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """SkyCall's configuration. Every field can be set as ``SKYCALL_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix='SKYCALL_', frozen=True)
+
+    host: str = '127.0.0.1'
+    port: int = Field(8080, ge=1, le=65535)
+    # Signs join tickets and NiceGUI's browser storage. Without one, a random secret is made at start:
+    # fine for one process, but several workers must share one.
+    secret: str = Field(default_factory=lambda: secrets.token_urlsafe(32), min_length=16)
+    redis_url: str | None = None
+    max_participants: int = Field(2, ge=2, le=16)
+    # How long a room with nobody in it is kept.
+    room_ttl_seconds: int = Field(24 * 3600, ge=60)
+    ticket_max_age_seconds: int = Field(15 * 60, ge=30)
+    # ICE servers handed to browsers, comma-separated URLs (e.g. "stun:stun.example.org:3478").
+    ice_servers: str = ''
+    # NiceGUI reloads a page whose websocket stays away longer than this; a reload ends a call.
+    reconnect_timeout_seconds: float = Field(30.0, ge=3.0)
+
+    @property
+    def ice_server_urls(self) -> list[str]:
+        return [url.strip() for url in self.ice_servers.split(',') if url.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,90 @@
+"""What every page shares: the theme, the header, the name dialog and the "not found" screen."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from nicegui import app, ui
+
+from ..errors import MESSAGES
+from ..protocol import MAX_NAME, NewTicket, parse
+
+CSS = """
+:root { --skycall-blue: #2563eb; }
+body { background: #0f172a; color: #e2e8f0; }
+.skycall-card { background: #1e293b; color: #e2e8f0; }
+.skycall-dialog { width: 420px; max-width: 100vw; }
+@media (max-width: 600px) { .skycall-dialog { width: 100vw; } }
+"""
+
+
+def theme(title: str) -> None:
+    """Colours, fonts and the page title."""
+    ui.page_title(f'{title} · SkyCall' if title else 'SkyCall')
+    ui.colors(primary='#2563eb')
+    ui.add_css(CSS)
+    ui.query('body').classes('min-h-screen')
+
+
+def header() -> None:
+    with ui.row().classes('items-center gap-2 px-4 py-2'):
+        with ui.link(target='/').classes('flex items-center gap-2 no-underline text-inherit'):
+            ui.image('/assets/logo.svg').classes('w-8 h-8').props('alt=""')
+            ui.label('SkyCall').classes('text-lg font-semibold text-white')
+
+
+def stored_name() -> str:
+    name = app.storage.user.get('name', '')
+    return name if isinstance(name, str) else ''
+
+
+def check_name(value: str | None) -> str | None:
+    """A validation message for the name input, or None when it is fine."""
+    text = (value or '').strip()
+    if not text:
+        return 'Please type your name.'
+    if len(text) > MAX_NAME:
+        return f'At most {MAX_NAME} characters.'
+    try:
+        parse(NewTicket, {'name': text})
+    except Exception:  # noqa: BLE001 (any refusal means the same thing to the person)
+        return 'Please use letters, digits and punctuation only.'
+    return None
+
+
+def name_input() -> ui.input:
+    return ui.input('Your name', value=stored_name(), validation=check_name).props(
+        f'maxlength={MAX_NAME} autofocus outlined dark').classes('w-full')
+
+
+def remember_name(name: str) -> None:
+    app.storage.user['name'] = name.strip()
+
+
+def not_found() -> None:
+    """A room that does not exist (or a malformed link): say so, and show the way home."""
+    theme('Call not found')
+    header()
+    with ui.column().classes('w-full items-center mt-16 gap-4 px-4 text-center'):
+        ui.label(MESSAGES['no-such-room']).classes('text-2xl')
+        ui.label('Check the link, or start a new call.').classes('text-slate-400')
+        ui.button('Go home', on_click=lambda: ui.navigate.to('/')).props('unelevated')
+
+
+def name_dialog(title: str, submit_label: str,
+                on_submit: Callable[[str], Awaitable[None]]) -> tuple[ui.dialog, ui.input]:
+    """A dialog that asks "Your name" and calls ``on_submit`` with it."""
+    with ui.dialog() as dialog, ui.card().classes('skycall-card skycall-dialog gap-4'):
+        ui.label(title).classes('text-xl')
+        name = name_input()
+
+        async def submit() -> None:
+            if name.validate():
+                remember_name(name.value)
+                await on_submit(name.value.strip())
+
+        name.on('keydown.enter', submit)
+        with ui.row().classes('w-full justify-end'):
+            ui.button('Cancel', on_click=dialog.close).props('flat')
+            ui.button(submit_label, on_click=submit).props('unelevated')
+    return dialog, name

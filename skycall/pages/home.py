@@ -1,0 +1,62 @@
+"""The home page: start a call, or join one by id or link."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from ..calls import Calls, room_from_reference
+from ..errors import MESSAGES
+from . import frame
+
+
+def register(calls: Calls) -> None:
+    @ui.page('/')
+    async def home() -> None:
+        frame.theme('')
+        frame.header()
+
+        async def start(_name: str) -> None:
+            ui.navigate.to(f'/call/{await calls.start()}')
+
+        start_dialog, _ = frame.name_dialog('Start a call', 'Start', start)
+        join_dialog = _join_dialog(calls)
+
+        with ui.column().classes('w-full items-center mt-16 gap-6 px-4 text-center'):
+            ui.image('/assets/logo.svg').classes('w-24 h-24').props('alt="SkyCall logo"')
+            ui.label('SkyCall').classes('text-4xl font-bold')
+            ui.label('Private video calls for your team. No accounts, just a link.').classes('text-slate-400')
+            with ui.row().classes('gap-4 justify-center'):
+                ui.button('Start a call', icon='videocam', on_click=start_dialog.open).props('unelevated size=lg')
+                ui.button('Join a call', icon='login', on_click=join_dialog.open).props('outline size=lg')
+            name = frame.stored_name()
+            if name:
+                with ui.row().classes('items-center gap-2 text-slate-400 mt-8'):
+                    ui.label(f'You are {name}')
+
+
+def _join_dialog(calls: Calls) -> ui.dialog:
+    with ui.dialog() as dialog, ui.card().classes('skycall-card skycall-dialog gap-4'):
+        ui.label('Join a call').classes('text-xl')
+        name = frame.name_input()
+        link = ui.input('Room ID or link',
+                        validation=lambda v: None if room_from_reference(v) else 'Paste an invite link or a room ID.')
+        link.props('maxlength=2048 outlined dark').classes('w-full')
+        problem = ui.label().classes('text-red-400')
+        problem.set_visibility(False)
+
+        async def join() -> None:
+            if not (name.validate() and link.validate()):
+                return
+            room = room_from_reference(link.value)
+            if room is None or not await calls.exists(room):
+                problem.text = MESSAGES['no-such-room']
+                problem.set_visibility(True)
+                return
+            frame.remember_name(name.value)
+            ui.navigate.to(f'/call/{room}')
+
+        link.on('keydown.enter', join)
+        with ui.row().classes('w-full justify-end'):
+            ui.button('Cancel', on_click=dialog.close).props('flat')
+            ui.button('Join', on_click=join).props('unelevated')
+    return dialog

@@ -1,0 +1,141 @@
+"""Typed signaling messages (see docs/protocol.md). Raw dicts from the network stop here."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import SkyCallError
+
+MAX_NAME = 64
+MAX_CHAT = 2000
+MAX_SDP = 32 * 1024
+MAX_CANDIDATE = 512
+MAX_FRAME = 64 * 1024
+MAX_ID = 64
+
+_CONTROL = re.compile(r'[\x00-\x1f\x7f-\x9f\u2028\u2029]')
+_ID = re.compile(r'^[A-Za-z0-9_-]+$')
+
+
+def _clean_name(value: str) -> str:
+    value = value.strip()
+    if _CONTROL.search(value):
+        raise ValueError('a name cannot contain control characters')
+    if not value:
+        raise ValueError('a name cannot be empty')
+    return value
+
+
+def _clean_text(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError('a message cannot be empty')
+    return value
+
+
+def _clean_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError('not an id')
+    return value
+
+
+Name = Annotated[str, Field(max_length=MAX_NAME), AfterValidator(_clean_name)]
+ChatText = Annotated[str, Field(max_length=MAX_CHAT), AfterValidator(_clean_text)]
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID), AfterValidator(_clean_id)]
+
+
+def new_room_id() -> str:
+    """128 random bits, URL-safe: the only secret that opens a call."""
+    return secrets.token_urlsafe(16)
+
+
+def new_peer_id() -> str:
+    return secrets.token_urlsafe(8)
+
+
+def is_room_id(value: str) -> bool:
+    return 16 <= len(value) <= MAX_ID and bool(_ID.match(value))
+
+
+class Message(BaseModel):
+    # Unknown fields (a client's own "from" or "name") are ignored, never trusted.
+    model_config = ConfigDict(extra='ignore', frozen=True, strict=True)
+
+
+class Join(Message):
+    ticket: str = Field(min_length=1, max_length=2048)
+
+
+class SessionDescription(Message):
+    type: Literal['offer', 'answer', 'rollback']
+    sdp: str = Field(default='', max_length=MAX_SDP)
+
+
+class Candidate(Message):
+    candidate: str = Field(max_length=MAX_CANDIDATE)
+    sdpMid: str | None = Field(default=None, max_length=32)  # noqa: N815 (the WebRTC field name)
+    sdpMLineIndex: int | None = Field(default=None, ge=0, le=1024)  # noqa: N815
+    usernameFragment: str | None = Field(default=None, max_length=256)  # noqa: N815
+
+
+class Signal(Message):
+    to: Id
+    description: SessionDescription | None = None
+    candidate: Candidate | None = None
+
+    @model_validator(mode='before')
+    @classmethod
+    def _one_payload(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ('description' in data) == ('candidate' in data):
+            raise ValueError('a signal carries exactly one of "description" and "candidate"')
+        return data
+
+    def payload(self) -> dict[str, Any]:
+        if self.description is not None:
+            return {'description': self.description.model_dump()}
+        return {'candidate': self.candidate.model_dump(exclude_none=True) if self.candidate else None}
+
+
+class Chat(Message):
+    text: ChatText
+
+
+class Leave(Message):
+    pass
+
+
+class NewTicket(Message):
+    """Body of ``POST /api/rooms/{room}/tickets``."""
+
+    name: Name
+
+
+M = TypeVar('M', bound=Message)
+
+
+def parse(model: type[M], data: Any) -> M:
+    """Validate ``data`` into ``model``, or raise a SkyCallError with a stable code."""
+    if data is None and model is Leave:
+        data = {}
+    if not isinstance(data, dict):
+        raise SkyCallError('bad-message', 'A message must be a JSON object.')
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise _to_skycall_error(error) from None
+
+
+def _to_skycall_error(error: ValidationError) -> SkyCallError:
+    for detail in error.errors():
+        if detail['type'] == 'string_too_long':
+            limit = (detail.get('ctx') or {}).get('max_length')
+            field = '.'.join(str(part) for part in detail['loc'])
+            return SkyCallError('too-large', f'The field "{field}" is too long (at most {limit} characters).')
+    detail = error.errors()[0]
+    field = '.'.join(str(part) for part in detail['loc']) or 'message'
+    reason = str(detail['msg']).removeprefix('Value error, ')
+    return SkyCallError('bad-message', f'Invalid "{field}": {reason}.')

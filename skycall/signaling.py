@@ -1,0 +1,175 @@
+"""The signaling server: one socket.io namespace that seats peers in rooms and relays between them.
+
+Every inbound event is parsed into a typed message (skycall.protocol) before anything else happens;
+identities come from the verified ticket saved in the socket's session, never from the message.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from . import protocol
+from .errors import SkyCallError
+from .rooms import Member, RoomStore
+from .tickets import TicketMint
+
+log = logging.getLogger(__name__)
+
+SOCKETIO_PATH = '/signal/socket.io'
+CHAT_LIMIT = parse('10 per 2 seconds')
+SIGNAL_LIMIT = parse('200 per 4 seconds')
+JOIN_LIMIT = parse('30 per minute')
+
+Reply = dict[str, Any]
+
+
+def create_server(store: RoomStore, mint: TicketMint, max_participants: int) -> socketio.AsyncServer:
+    """A socket.io server that only accepts same-origin websocket connections and small frames."""
+    server = socketio.AsyncServer(
+        async_mode='asgi',
+        cors_allowed_origins=None,  # same origin only: python-socketio's default, never '*'
+        transports=['websocket'],
+        max_http_buffer_size=protocol.MAX_FRAME,
+        ping_interval=4,
+        ping_timeout=5,
+    )
+    server.register_namespace(SignalingNamespace(store, mint, max_participants))
+    return server
+
+
+def room_key(room: str) -> str:
+    return f'room:{room}'
+
+
+def peer_key(room: str, peer: str) -> str:
+    return f'peer:{room}:{peer}'
+
+
+def _handler(event: str) -> Callable[[Callable[..., Awaitable[Reply]]], Callable[..., Awaitable[Reply]]]:
+    """Turn SkyCallErrors raised by a handler into an `error` event and an error acknowledgement."""
+    def decorate(method: Callable[..., Awaitable[Reply]]) -> Callable[..., Awaitable[Reply]]:
+        async def wrapper(self: SignalingNamespace, sid: str, data: Any = None) -> Reply:
+            try:
+                return await method(self, sid, data)
+            except SkyCallError as error:
+                self.counters[f'error:{error.code}'] += 1
+                reply = error.to_dict(event)
+                await self.emit('error', reply, to=sid)
+                return reply
+        wrapper.__name__ = method.__name__
+        return wrapper
+    return decorate
+
+
+class SignalingNamespace(socketio.AsyncNamespace):
+    """join, signal, chat and leave, as written in docs/protocol.md."""
+
+    def __init__(self, store: RoomStore, mint: TicketMint, max_participants: int) -> None:
+        super().__init__('/')
+        self.store = store
+        self.mint = mint
+        self.max_participants = max_participants
+        self.counters: Counter[str] = Counter()
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        client = environ.get('asgi.scope', {}).get('client') or ('?', 0)
+        await self.save_session(sid, {'address': client[0]})
+
+    @_handler('join')
+    async def on_join(self, sid: str, data: Any) -> Reply:
+        session = await self.get_session(sid)
+        await self._limit(JOIN_LIMIT, 'join', session.get('address', '?'))
+        ticket = self.mint.check(protocol.parse(protocol.Join, data).ticket)
+        if session.get('room'):
+            await self._leave(sid, session, reason='left')
+        joined = await self.store.join(ticket.room, Member(ticket.peer, ticket.name, sid), self.max_participants)
+        session.update(room=ticket.room, peer=ticket.peer, name=ticket.name)
+        await self.save_session(sid, session)
+        if joined.replaced is not None and joined.replaced.conn != sid:
+            await self._evict(ticket.room, joined.replaced)
+        await self.enter_room(sid, room_key(ticket.room))
+        await self.enter_room(sid, peer_key(ticket.room, ticket.peer))
+        await self.emit('peer-joined', {'id': ticket.peer, 'name': ticket.name},
+                        room=room_key(ticket.room), skip_sid=sid)
+        return {'ok': True, 'you': {'id': ticket.peer, 'name': ticket.name},
+                'peers': [member.public() for member in joined.others]}
+
+    @_handler('signal')
+    async def on_signal(self, sid: str, data: Any) -> Reply:
+        session = await self._joined(sid)
+        await self._limit(SIGNAL_LIMIT, 'signal', sid)
+        message = protocol.parse(protocol.Signal, data)
+        room = session['room']
+        if message.to == session['peer'] or not any(m.id == message.to for m in await self.store.members(room)):
+            self.counters['dropped'] += 1
+            raise SkyCallError('no-such-peer')
+        await self.emit('signal', {'from': session['peer'], **message.payload()}, room=peer_key(room, message.to))
+        return {'ok': True}
+
+    @_handler('chat')
+    async def on_chat(self, sid: str, data: Any) -> Reply:
+        session = await self._joined(sid)
+        await self._limit(CHAT_LIMIT, 'chat', sid)
+        message = protocol.parse(protocol.Chat, data)
+        chat = {'id': secrets.token_urlsafe(6), 'from': session['peer'], 'name': session['name'],
+                'text': message.text, 'ts': time.time()}
+        await self.emit('chat', chat, room=room_key(session['room']))
+        return {'ok': True, 'id': chat['id']}
+
+    @_handler('leave')
+    async def on_leave(self, sid: str, data: Any) -> Reply:
+        session = await self._joined(sid)
+        protocol.parse(protocol.Leave, data)
+        await self._leave(sid, session, reason='left')
+        return {'ok': True}
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        session = await self.get_session(sid)
+        if session.get('room'):
+            await self._leave(sid, session, reason='disconnected')
+
+    async def _joined(self, sid: str) -> dict[str, Any]:
+        session = await self.get_session(sid)
+        if not session.get('room'):
+            raise SkyCallError('not-joined')
+        return session
+
+    async def _limit(self, item: RateLimitItem, event: str, key: str) -> None:
+        if not await self._limiter.hit(item, event, key):
+            raise SkyCallError('rate-limited')
+
+    async def _leave(self, sid: str, session: dict[str, Any], reason: str) -> None:
+        room, peer = session.pop('room'), session.pop('peer')
+        await self.save_session(sid, session)
+        await self.leave_room(sid, room_key(room))
+        await self.leave_room(sid, peer_key(room, peer))
+        member = await self.store.leave(room, peer, conn=sid)
+        if member is not None:
+            await self.emit('peer-left', {**member.public(), 'reason': reason}, room=room_key(room))
+
+    async def _evict(self, room: str, old: Member) -> None:
+        """The same peer joined again (a reload, another tab): close the old connection's seat."""
+        await self.leave_room(old.conn, room_key(room))
+        await self.leave_room(old.conn, peer_key(room, old.id))
+        try:
+            old_session = await self.get_session(old.conn)
+        except KeyError:  # that connection is already gone
+            old_session = None
+        if old_session is not None:
+            old_session.pop('room', None)
+            old_session.pop('peer', None)
+            await self.save_session(old.conn, old_session)
+        await self.emit('error', SkyCallError('replaced').to_dict('join'), to=old.conn)
+        await self.emit('peer-left', {**old.public(), 'reason': 'replaced'}, room=room_key(room), skip_sid=old.conn)
+        await self.disconnect(old.conn)

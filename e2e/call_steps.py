@@ -41,11 +41,11 @@ def expect_connected_to(page: Page, other: str) -> None:
     expect(page.get_by_role('status')).to_have_text('Connected', timeout=20_000)
     video = page.get_by_label(f'Camera of {other}')
     expect(video).to_be_visible()
-    page.wait_for_function(
-        """(video) => video.videoWidth > 0 && video.currentTime > 0
-                      && new Promise((ok) => { const t = video.currentTime;
-                                               video.requestVideoFrameCallback(() => ok(video.currentTime > t)); })""",
-        arg=video.element_handle(), timeout=20_000)
+    handle = video.element_handle()
+    page.wait_for_function('(video) => video.videoWidth > 0 && video.currentTime > 0', arg=handle, timeout=20_000)
+    decoded = page.evaluate('(video) => video.getVideoPlaybackQuality().totalVideoFrames', handle)
+    page.wait_for_function('([video, before]) => video.getVideoPlaybackQuality().totalVideoFrames > before + 2',
+                           arg=[handle, decoded], timeout=20_000)
 
 
 def peer_connection_states(page: Page) -> list[str]:

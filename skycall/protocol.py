@@ -71,8 +71,8 @@ class Join(Message):
 
 
 class SessionDescription(Message):
-    type: Literal['offer', 'answer', 'rollback']
-    sdp: str = Field(default='', max_length=MAX_SDP)
+    type: Literal['offer', 'answer']
+    sdp: str = Field(min_length=1, max_length=MAX_SDP)
 
 
 class Candidate(Message):
@@ -86,18 +86,24 @@ class Signal(Message):
     to: Id
     description: SessionDescription | None = None
     candidate: Candidate | None = None
+    renegotiate: Literal[True] | None = None
 
     @model_validator(mode='before')
     @classmethod
     def _one_payload(cls, data: Any) -> Any:
-        if isinstance(data, dict) and ('description' in data) == ('candidate' in data):
-            raise ValueError('a signal carries exactly one of "description" and "candidate"')
+        if isinstance(data, dict) and sum(key in data for key in PAYLOADS) != 1:
+            raise ValueError('a signal carries exactly one of "description", "candidate" and "renegotiate"')
         return data
 
     def payload(self) -> dict[str, Any]:
         if self.description is not None:
             return {'description': self.description.model_dump()}
+        if self.renegotiate:
+            return {'renegotiate': True}
         return {'candidate': self.candidate.model_dump(exclude_none=True) if self.candidate else None}
+
+
+PAYLOADS = ('description', 'candidate', 'renegotiate')
 
 
 class Chat(Message):

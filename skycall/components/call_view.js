@@ -73,7 +73,7 @@ export default {
         this.$emit("peer-left", peer);
       });
       socket.on("signal", (message) => this.peers.get(message.from)?.link.handle(message) ?? this.acceptPeer(message));
-      socket.on("chat", (message) => this.$emit("chat", message));
+      socket.on("chat", (message) => this.$emit("chat", { ...message, time: clockTime(message.ts) }));
       socket.on("error", (error) => this.$emit("error", error));
     },
 
@@ -85,23 +85,23 @@ export default {
         }
         this.me = reply.you;
         for (const id of [...this.peers.keys()]) this.dropPeer(id); // a rejoin starts every link afresh
-        for (const peer of reply.peers) this.addPeer(peer, false);
+        for (const peer of reply.peers) this.addPeer(peer, true); // the newcomer offers
         this.$emit("joined", { you: reply.you, peers: reply.peers });
         this.updateStatus();
       });
     },
 
-    /** The first signal from someone we have no link with: they are the newcomer, we are polite. */
+    /** The first signal from someone we have no link with: they are the newcomer, we answer. */
     acceptPeer(message) {
       if (!message.description || message.description.type !== "offer") return;
-      this.addPeer({ id: message.from, name: this.nameOf(message.from) }, true).link.handle(message);
+      this.addPeer({ id: message.from, name: this.nameOf(message.from) }, false).link.handle(message);
     },
 
     nameOf(id) {
       return this.knownNames[id] ?? "";
     },
 
-    addPeer(peer, polite) {
+    addPeer(peer, offerer) {
       const tile = document.createElement("div");
       tile.className = "skycall-tile";
       tile.dataset.peer = peer.id;
@@ -109,7 +109,7 @@ export default {
       entry.link = new PeerLink({
         id: peer.id,
         name: peer.name,
-        polite,
+        offerer,
         iceServers: this.iceServers ?? [],
         media: this.media,
         send: (payload) => this.socket.emit("signal", { to: peer.id, ...payload }),
@@ -117,7 +117,7 @@ export default {
         onState: (state) => {
           entry.connected = state === "connected";
           this.updateStatus();
-          if (state === "failed") entry.link.pc.restartIce();
+          if (state === "failed") entry.link.restartIce();
         },
       });
       this.peers.set(peer.id, entry);
@@ -211,6 +211,11 @@ export default {
     },
   },
 };
+
+/** The server's timestamp as the person's local time of day. @param {number} ts seconds */
+function clockTime(ts) {
+  return new Date(ts * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
 
 function describeMediaError(error, stream) {
   const missing = !stream ? "camera and microphone" : stream.getVideoTracks().length ? "microphone" : "camera";

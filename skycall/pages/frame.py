@@ -29,8 +29,13 @@ def theme(title: str) -> None:
 def header() -> None:
     with ui.row().classes('items-center gap-2 px-4 py-2'):
         with ui.link(target='/').classes('flex items-center gap-2 no-underline text-inherit'):
-            ui.image('/assets/logo.svg').classes('w-8 h-8').props('alt=""')
+            logo('w-8 h-8', alt='')
             ui.label('SkyCall').classes('text-lg font-semibold text-white')
+
+
+def logo(classes: str, alt: str = 'SkyCall logo') -> None:
+    # A plain <img>: Quasar's q-img shows a spinner while an SVG this small loads.
+    ui.element('img').props(f'src=/assets/logo.svg alt="{alt}"').classes(classes)
 
 
 def stored_name() -> str:

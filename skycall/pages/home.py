@@ -22,7 +22,7 @@ def register(calls: Calls) -> None:
         join_dialog = _join_dialog(calls)
 
         with ui.column().classes('w-full items-center mt-16 gap-6 px-4 text-center'):
-            ui.image('/assets/logo.svg').classes('w-24 h-24').props('alt="SkyCall logo"')
+            frame.logo('w-24 h-24')
             ui.label('SkyCall').classes('text-4xl font-bold')
             ui.label('Private video calls for your team. No accounts, just a link.').classes('text-slate-400')
             with ui.row().classes('gap-4 justify-center'):

@@ -6,7 +6,7 @@ import shutil
 from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
 
 from tests.server import SkyCallServer
 
@@ -57,6 +57,11 @@ class Person:
         self.page: Page = context.new_page()
         self.errors: list[str] = []
         self.page.on('pageerror', lambda error: self.errors.append(str(error)))
+        self.page.on('console', self._console)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == 'error' and 'Content Security Policy' in message.text:
+            self.errors.append(message.text)
 
 
 @pytest.fixture

@@ -13,10 +13,17 @@ from .errors import SkyCallError
 STATUS = {'no-such-room': 404, 'bad-message': 400, 'too-large': 400, 'rate-limited': 429}
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else '?'
+
+
 def register(app: FastAPI, calls: Calls) -> None:
-    @app.post('/api/rooms', status_code=201)
-    async def create_room() -> dict[str, str]:
-        return {'room': await calls.start()}
+    @app.post('/api/rooms', status_code=201, response_model=None)
+    async def create_room(request: Request) -> dict[str, str] | JSONResponse:
+        try:
+            return {'room': await calls.start(client_address(request))}
+        except SkyCallError as error:
+            return JSONResponse(error.to_dict(), status_code=STATUS.get(error.code, 400))
 
     @app.post('/api/rooms/{room}/tickets', response_model=None)
     async def create_ticket(room: str, request: Request) -> dict[str, str] | JSONResponse:

@@ -13,6 +13,7 @@ from .calls import Calls
 from .config import Settings, get_settings
 from .pages import call, home
 from .rooms import MemoryRoomStore, RoomStore
+from .security import SecurityHeaders
 from .signaling import SOCKETIO_PATH, create_server
 from .tickets import TicketMint
 
@@ -28,6 +29,7 @@ def build(settings: Settings) -> Calls:
     # Starlette's Mount keeps the full path in scope['path'], so engine.io is given the full path.
     app.mount('/signal', socketio.ASGIApp(signaling, socketio_path=SOCKETIO_PATH))
     app.add_static_files('/assets', ASSETS)
+    app.add_middleware(SecurityHeaders)
     app.on_shutdown(store.close)
     api.register(app, calls)
     ice_servers = [{'urls': url} for url in settings.ice_server_urls]
@@ -49,4 +51,5 @@ def main() -> None:
         show=False,
         reload=False,
         uvicorn_logging_level='warning',
+        ws_max_size=128 * 1024,  # no client sends big frames; signaling itself stops at 64 KiB
     )

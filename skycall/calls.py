@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from limits import parse as parse_limit
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+
 from .errors import SkyCallError
 from .protocol import NewTicket, is_room_id, new_peer_id, new_room_id, parse
 from .rooms import RoomStore
 from .tickets import Ticket, TicketMint
+
+# Rooms one address may create (a page or the API); keeps a loop from filling the store.
+ROOM_LIMIT = parse_limit('30 per 10 minutes')
 
 
 class Calls:
@@ -16,8 +23,12 @@ class Calls:
     def __init__(self, store: RoomStore, mint: TicketMint) -> None:
         self.store = store
         self.mint = mint
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
-    async def start(self) -> str:
+    async def start(self, address: str) -> str:
+        """Create a room for someone at ``address``; raises rate-limited past ROOM_LIMIT."""
+        if not await self._limiter.hit(ROOM_LIMIT, 'rooms', address):
+            raise SkyCallError('rate-limited', 'You have started many calls in a short time. Try again later.')
         room = new_room_id()
         await self.store.create_room(room)
         return room

@@ -29,6 +29,7 @@ SOCKETIO_PATH = '/signal/socket.io'
 CHAT_LIMIT = parse('10 per 2 seconds')
 SIGNAL_LIMIT = parse('200 per 4 seconds')
 JOIN_LIMIT = parse('30 per minute')
+MAX_CONNECTIONS_PER_ADDRESS = 50
 
 Reply = dict[str, Any]
 
@@ -81,10 +82,16 @@ class SignalingNamespace(socketio.AsyncNamespace):
         self.max_participants = max_participants
         self.counters: Counter[str] = Counter()
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._connections: Counter[str] = Counter()
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         client = environ.get('asgi.scope', {}).get('client') or ('?', 0)
-        await self.save_session(sid, {'address': client[0]})
+        address = str(client[0])
+        if self._connections[address] >= MAX_CONNECTIONS_PER_ADDRESS:
+            self.counters['refused:connections'] += 1
+            raise socketio.exceptions.ConnectionRefusedError(SkyCallError('rate-limited').to_dict('connect'))
+        self._connections[address] += 1
+        await self.save_session(sid, {'address': address})
 
     @_handler('join')
     async def on_join(self, sid: str, data: Any) -> Reply:
@@ -136,6 +143,10 @@ class SignalingNamespace(socketio.AsyncNamespace):
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         session = await self.get_session(sid)
+        address = session.get('address', '?')
+        self._connections[address] -= 1
+        if self._connections[address] <= 0:
+            del self._connections[address]
         if session.get('room'):
             await self._leave(sid, session, reason='disconnected')
 

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from fastapi import Request
 from nicegui import ui
 
+from ..api import client_address
 from ..calls import Calls, room_from_reference
-from ..errors import MESSAGES
+from ..errors import MESSAGES, SkyCallError
 from . import frame
 
 
 def register(calls: Calls) -> None:
     @ui.page('/')
-    async def home() -> None:
+    async def home(request: Request) -> None:
         frame.theme('')
         frame.header()
 
         async def start(_name: str) -> None:
-            ui.navigate.to(f'/call/{await calls.start()}')
+            try:
+                ui.navigate.to(f'/call/{await calls.start(client_address(request))}')
+            except SkyCallError as error:
+                ui.notify(error.message, type='negative')
 
         start_dialog, _ = frame.name_dialog('Start a call', 'Start', start)
         join_dialog = _join_dialog(calls)

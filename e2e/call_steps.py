@@ -36,6 +36,22 @@ def dial(page: Page, link: str, name: str) -> None:
     page.wait_for_url(ROOM_URL)
 
 
+def answer(page: Page, caller: str) -> None:
+    """Someone is calling: the popup names them; press Answer."""
+    expect(page.get_by_text(f'{caller} wants to join')).to_be_visible()
+    page.get_by_role('button', name='Answer').click()
+
+
+def call_between(host: Page, host_name: str, guest: Page, guest_name: str) -> str:
+    """host starts a call, guest dials the invite link, host answers; both see each other. Returns the room."""
+    room = start_call(host, host_name)
+    dial(guest, invite_link(host), guest_name)
+    answer(host, guest_name)
+    expect_connected_to(host, guest_name)
+    expect_connected_to(guest, host_name)
+    return room
+
+
 def expect_connected_to(page: Page, other: str) -> None:
     """The call is up: the status says so and the other person's video decodes frames."""
     expect(page.get_by_role('status')).to_have_text('Connected', timeout=20_000)
@@ -54,9 +70,9 @@ def peer_connection_states(page: Page) -> list[str]:
 
 
 def say(page: Page, text: str) -> None:
-    page.get_by_label('Message').fill(text)
+    page.get_by_label('Message', exact=True).fill(text)
     page.get_by_role('button', name='Send').click()
-    expect(page.get_by_label('Message')).to_have_value('')
+    expect(page.get_by_label('Message', exact=True)).to_have_value('')
 
 
 def expect_chat(page: Page, sender: str, text: str) -> None:

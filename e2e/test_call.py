@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from .call_steps import dial, expect_chat, expect_connected_to, invite_link, peer_connection_states, say, start_call
+from .call_steps import (
+    answer,
+    call_between,
+    dial,
+    expect_chat,
+    expect_connected_to,
+    invite_link,
+    peer_connection_states,
+    say,
+    start_call,
+)
 
 
 def test_start_invite_and_talk(person):
@@ -15,6 +25,7 @@ def test_start_invite_and_talk(person):
     assert '/dial/' in link
 
     dial(grace.page, link, 'Grace')
+    answer(ada.page, 'Grace')
 
     expect_connected_to(ada.page, 'Grace')
     expect_connected_to(grace.page, 'Ada')
@@ -31,7 +42,9 @@ def test_both_came_through_the_invite_link_and_chat_both_ways(person, server):
     room = server.new_room()
     ada, grace = person('Ada'), person('Grace')
     dial(ada.page, f'/dial/{room}', 'Ada')
+    expect(ada.page.get_by_role('status')).to_have_text('Waiting for others')
     dial(grace.page, f'/dial/{room}', 'Grace')
+    answer(ada.page, 'Grace')
 
     expect_connected_to(ada.page, 'Grace')
     expect_connected_to(grace.page, 'Ada')
@@ -44,9 +57,7 @@ def test_both_came_through_the_invite_link_and_chat_both_ways(person, server):
 
 def test_hang_up_reaches_the_other_side(person):
     ada, grace = person('Ada'), person('Grace')
-    start_call(ada.page, 'Ada')
-    dial(grace.page, invite_link(ada.page), 'Grace')
-    expect_connected_to(grace.page, 'Ada')
+    call_between(ada.page, 'Ada', grace.page, 'Grace')
 
     ada.page.get_by_role('button', name='Hang up').click()
 
@@ -67,6 +78,7 @@ def test_join_a_call_dialog_takes_a_pasted_link(person):
     grace.page.get_by_label('Your name').fill('Grace')
     grace.page.get_by_label('Room ID or link').fill(link)
     grace.page.get_by_role('button', name='Join', exact=True).click()
+    answer(ada.page, 'Grace')
 
     expect_connected_to(grace.page, 'Ada')
     expect_connected_to(ada.page, 'Grace')
@@ -77,6 +89,7 @@ def test_html_in_names_and_chat_is_shown_as_text(person):
     ada, grace = person('Ada'), person(payload)
     start_call(ada.page, 'Ada')
     dial(grace.page, invite_link(ada.page), payload)
+    answer(ada.page, payload)
     expect_connected_to(ada.page, payload)
 
     say(grace.page, '</script><svg onload="window.pwned=2"><a href="javascript:window.pwned=3">x</a>')
@@ -96,10 +109,7 @@ def test_a_room_that_does_not_exist_says_so(person):
 
 def test_both_sides_renegotiating_at_once_do_not_break_the_call(person):
     ada, grace = person('Ada'), person('Grace')
-    start_call(ada.page, 'Ada')
-    dial(grace.page, invite_link(ada.page), 'Grace')
-    expect_connected_to(ada.page, 'Grace')
-    expect_connected_to(grace.page, 'Ada')
+    call_between(ada.page, 'Ada', grace.page, 'Grace')
 
     # Both sides want a renegotiation at the same moment (an ICE restart on each): with naive
     # signaling two offers would cross here.

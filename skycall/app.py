@@ -34,7 +34,8 @@ def build(settings: Settings) -> Calls:
     api.register(app, calls)
     ice_servers = [{'urls': url} for url in settings.ice_server_urls]
     home.register(calls)
-    call.register(calls, ice_servers, ticket_refresh_seconds=settings.ticket_max_age_seconds / 3)
+    call.register(calls, ice_servers, ticket_refresh_seconds=settings.ticket_max_age_seconds / 3,
+                  ring_timeout_seconds=settings.ring_timeout_seconds, max_participants=settings.max_participants)
     return calls
 
 

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     # How long a room with nobody in it is kept.
     room_ttl_seconds: int = Field(24 * 3600, ge=60)
     ticket_max_age_seconds: int = Field(15 * 60, ge=30)
+    # How long a knock rings before the caller gets "No answer".
+    ring_timeout_seconds: float = Field(30.0, ge=1.0, le=60.0)
     # ICE servers handed to browsers, comma-separated URLs (e.g. "stun:stun.example.org:3478").
     ice_servers: str = ''
     # NiceGUI reloads a page whose websocket stays away longer than this; a reload ends a call.

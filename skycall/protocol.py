@@ -114,6 +114,17 @@ class Leave(Message):
     pass
 
 
+class KnockReply(Message):
+    """``answer`` or ``decline``: what a member says to someone knocking."""
+
+    id: Id
+
+
+class MediaState(Message):
+    audio: bool
+    video: bool
+
+
 class NewTicket(Message):
     """Body of ``POST /api/rooms/{room}/tickets``."""
 

@@ -2,6 +2,10 @@
 
 Everything crosses the interface by value (plain dataclasses), never as shared mutable objects, so
 that a Redis implementation can stand in for the memory one without the callers noticing.
+
+A room has members (seated: they signal and chat), knocks (people waiting to be let in) and a guest
+list (peer ids that were let in once, or founded the room, and may come back without knocking: a
+reload, a lost connection).
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .errors import SkyCallError
+
+KNOCK_TTL_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,28 +33,37 @@ class Member:
 
 @dataclass(frozen=True, slots=True)
 class Joined:
-    """The outcome of a join: the others already there, and the connection this one replaced."""
+    """The outcome of a join: seated or knocking, the members already there, a replaced connection."""
 
+    seated: bool
     others: list[Member]
     replaced: Member | None = None
 
 
 class RoomStore(Protocol):
-    """Where rooms and their members live. Implementations: MemoryRoomStore (one process)."""
+    """Where rooms, members and knocks live. Implementations: MemoryRoomStore (one process)."""
 
     async def create_room(self, room: str) -> None: ...
     async def room_exists(self, room: str) -> bool: ...
     async def join(self, room: str, member: Member, max_participants: int) -> Joined:
-        """Seat ``member``; a member with the same id is replaced. Raises no-such-room, room-full."""
-    async def leave(self, room: str, member_id: str, conn: str) -> Member | None:
-        """Remove the member if ``conn`` still holds its seat; return it, or None."""
+        """Seat ``member`` (a member with the same id is replaced), or record a knock when others are
+        in the room and ``member`` is not on its guest list. Raises no-such-room, room-full."""
+    async def admit(self, room: str, member_id: str) -> Member | None:
+        """Let a knocking member in: it goes on the guest list. Returns it, or None if it no longer knocks."""
+    async def withdraw(self, room: str, member_id: str, conn: str | None = None) -> Member | None:
+        """Remove a knock (declined, cancelled, gone); with ``conn``, only if that connection made it."""
+    async def leave(self, room: str, member_id: str, conn: str, forget: bool = False) -> Member | None:
+        """Remove the member if ``conn`` still holds its seat; ``forget`` also strikes it off the guest list."""
     async def members(self, room: str) -> list[Member]: ...
+    async def knocks(self, room: str) -> list[Member]: ...
     async def close(self) -> None: ...
 
 
 @dataclass(slots=True)
 class _Room:
     members: dict[str, Member] = field(default_factory=dict)
+    knocks: dict[str, tuple[Member, float]] = field(default_factory=dict)
+    guests: set[str] = field(default_factory=set)
     touched: float = field(default_factory=time.monotonic)
 
 
@@ -70,30 +85,56 @@ class MemoryRoomStore:
         state = self._get(room)
         if state is None:
             raise SkyCallError('no-such-room')
-        replaced = state.members.pop(member.id, None)
-        if len(state.members) >= max_participants:
-            if replaced is not None:
-                state.members[replaced.id] = replaced
-            raise SkyCallError('room-full')
-        others = list(state.members.values())
-        state.members[member.id] = member
         state.touched = time.monotonic()
-        return Joined(others=others, replaced=replaced)
+        replaced = state.members.get(member.id)
+        others = [m for m in state.members.values() if m.id != member.id]
+        if len(others) >= max_participants:
+            raise SkyCallError('room-full')
+        if others and replaced is None and member.id not in state.guests:
+            state.knocks[member.id] = (member, time.monotonic())
+            return Joined(seated=False, others=others)
+        state.knocks.pop(member.id, None)
+        state.members[member.id] = member
+        state.guests.add(member.id)
+        return Joined(seated=True, others=others, replaced=replaced)
 
-    async def leave(self, room: str, member_id: str, conn: str) -> Member | None:
-        state = self._rooms.get(room)
-        if state is None:
+    async def admit(self, room: str, member_id: str) -> Member | None:
+        state = self._get(room)
+        knock = state.knocks.pop(member_id, None) if state else None
+        if state is None or knock is None or time.monotonic() - knock[1] > KNOCK_TTL_SECONDS:
             return None
-        member = state.members.get(member_id)
-        if member is None or member.conn != conn:
+        state.guests.add(member_id)
+        return knock[0]
+
+    async def withdraw(self, room: str, member_id: str, conn: str | None = None) -> Member | None:
+        state = self._rooms.get(room)
+        knock = state.knocks.get(member_id) if state else None
+        if state is None or knock is None or (conn is not None and knock[0].conn != conn):
+            return None
+        del state.knocks[member_id]
+        return knock[0]
+
+    async def leave(self, room: str, member_id: str, conn: str, forget: bool = False) -> Member | None:
+        state = self._rooms.get(room)
+        member = state.members.get(member_id) if state else None
+        if state is None or member is None or member.conn != conn:
             return None
         del state.members[member_id]
+        if forget:
+            state.guests.discard(member_id)
         state.touched = time.monotonic()
         return member
 
     async def members(self, room: str) -> list[Member]:
         state = self._get(room)
         return list(state.members.values()) if state else []
+
+    async def knocks(self, room: str) -> list[Member]:
+        state = self._get(room)
+        if state is None:
+            return []
+        now = time.monotonic()
+        return [member for member, since in state.knocks.values() if now - since <= KNOCK_TTL_SECONDS]
 
     async def close(self) -> None:
         self._rooms.clear()

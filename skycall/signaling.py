@@ -73,7 +73,7 @@ def _handler(event: str) -> Callable[[Callable[..., Awaitable[Reply]]], Callable
 
 
 class SignalingNamespace(socketio.AsyncNamespace):
-    """join, signal, chat and leave, as written in docs/protocol.md."""
+    """join, answer, decline, signal, chat, state and leave, as written in docs/protocol.md."""
 
     def __init__(self, store: RoomStore, mint: TicketMint, max_participants: int) -> None:
         super().__init__('/')
@@ -98,23 +98,45 @@ class SignalingNamespace(socketio.AsyncNamespace):
         session = await self.get_session(sid)
         await self._limit(JOIN_LIMIT, 'join', session.get('address', '?'))
         ticket = self.mint.check(protocol.parse(protocol.Join, data).ticket)
-        if session.get('room'):
+        if session.get('room') and (session['room'], session['peer']) != (ticket.room, ticket.peer):
             await self._leave(sid, session, reason='left')
         joined = await self.store.join(ticket.room, Member(ticket.peer, ticket.name, sid), self.max_participants)
-        session.update(room=ticket.room, peer=ticket.peer, name=ticket.name)
+        session.update(room=ticket.room, peer=ticket.peer, name=ticket.name, seated=joined.seated)
         await self.save_session(sid, session)
+        you = {'id': ticket.peer, 'name': ticket.name}
+        await self.enter_room(sid, peer_key(ticket.room, ticket.peer))
+        if not joined.seated:
+            await self.emit('knock', you, room=room_key(ticket.room))
+            return {'ok': True, 'you': you, 'peers': [], 'waiting': True}
         if joined.replaced is not None and joined.replaced.conn != sid:
             await self._evict(ticket.room, joined.replaced)
         await self.enter_room(sid, room_key(ticket.room))
-        await self.enter_room(sid, peer_key(ticket.room, ticket.peer))
-        await self.emit('peer-joined', {'id': ticket.peer, 'name': ticket.name},
-                        room=room_key(ticket.room), skip_sid=sid)
-        return {'ok': True, 'you': {'id': ticket.peer, 'name': ticket.name},
-                'peers': [member.public() for member in joined.others]}
+        await self.emit('peer-joined', you, room=room_key(ticket.room), skip_sid=sid)
+        return {'ok': True, 'you': you, 'peers': [member.public() for member in joined.others], 'waiting': False}
+
+    @_handler('answer')
+    async def on_answer(self, sid: str, data: Any) -> Reply:
+        session = await self._seated(sid)
+        knocker = await self.store.admit(session['room'], protocol.parse(protocol.KnockReply, data).id)
+        if knocker is None:
+            raise SkyCallError('no-such-peer')
+        await self.emit('admitted', {'by': session['name']}, room=peer_key(session['room'], knocker.id))
+        await self.emit('knock-ended', {**knocker.public(), 'reason': 'answered'}, room=room_key(session['room']))
+        return {'ok': True}
+
+    @_handler('decline')
+    async def on_decline(self, sid: str, data: Any) -> Reply:
+        session = await self._seated(sid)
+        knocker = await self.store.withdraw(session['room'], protocol.parse(protocol.KnockReply, data).id)
+        if knocker is None:
+            raise SkyCallError('no-such-peer')
+        await self.emit('declined', {'by': session['name']}, room=peer_key(session['room'], knocker.id))
+        await self.emit('knock-ended', {**knocker.public(), 'reason': 'declined'}, room=room_key(session['room']))
+        return {'ok': True}
 
     @_handler('signal')
     async def on_signal(self, sid: str, data: Any) -> Reply:
-        session = await self._joined(sid)
+        session = await self._seated(sid)
         await self._limit(SIGNAL_LIMIT, 'signal', sid)
         message = protocol.parse(protocol.Signal, data)
         room = session['room']
@@ -126,7 +148,7 @@ class SignalingNamespace(socketio.AsyncNamespace):
 
     @_handler('chat')
     async def on_chat(self, sid: str, data: Any) -> Reply:
-        session = await self._joined(sid)
+        session = await self._seated(sid)
         await self._limit(CHAT_LIMIT, 'chat', sid)
         message = protocol.parse(protocol.Chat, data)
         chat = {'id': secrets.token_urlsafe(6), 'from': session['peer'], 'name': session['name'],
@@ -134,9 +156,20 @@ class SignalingNamespace(socketio.AsyncNamespace):
         await self.emit('chat', chat, room=room_key(session['room']))
         return {'ok': True, 'id': chat['id']}
 
+    @_handler('state')
+    async def on_state(self, sid: str, data: Any) -> Reply:
+        session = await self._seated(sid)
+        await self._limit(SIGNAL_LIMIT, 'signal', sid)
+        state = protocol.parse(protocol.MediaState, data)
+        await self.emit('peer-state', {'id': session['peer'], 'audio': state.audio, 'video': state.video},
+                        room=room_key(session['room']), skip_sid=sid)
+        return {'ok': True}
+
     @_handler('leave')
     async def on_leave(self, sid: str, data: Any) -> Reply:
-        session = await self._joined(sid)
+        session = await self.get_session(sid)
+        if not session.get('room'):
+            raise SkyCallError('not-joined')
         protocol.parse(protocol.Leave, data)
         await self._leave(sid, session, reason='left')
         return {'ok': True}
@@ -150,9 +183,9 @@ class SignalingNamespace(socketio.AsyncNamespace):
         if session.get('room'):
             await self._leave(sid, session, reason='disconnected')
 
-    async def _joined(self, sid: str) -> dict[str, Any]:
+    async def _seated(self, sid: str) -> dict[str, Any]:
         session = await self.get_session(sid)
-        if not session.get('room'):
+        if not session.get('seated'):
             raise SkyCallError('not-joined')
         return session
 
@@ -161,11 +194,17 @@ class SignalingNamespace(socketio.AsyncNamespace):
             raise SkyCallError('rate-limited')
 
     async def _leave(self, sid: str, session: dict[str, Any], reason: str) -> None:
-        room, peer = session.pop('room'), session.pop('peer')
+        """Give up the seat, or withdraw the knock; tell the room. A hang-up also leaves the guest list."""
+        room, peer, seated = session.pop('room'), session.pop('peer'), session.pop('seated', False)
         await self.save_session(sid, session)
         await self.leave_room(sid, room_key(room))
         await self.leave_room(sid, peer_key(room, peer))
-        member = await self.store.leave(room, peer, conn=sid)
+        if not seated:
+            knocker = await self.store.withdraw(room, peer, conn=sid)
+            if knocker is not None:
+                await self.emit('knock-ended', {**knocker.public(), 'reason': 'cancelled'}, room=room_key(room))
+            return
+        member = await self.store.leave(room, peer, conn=sid, forget=reason == 'left')
         if member is not None:
             await self.emit('peer-left', {**member.public(), 'reason': reason}, room=room_key(room))
 
@@ -178,8 +217,8 @@ class SignalingNamespace(socketio.AsyncNamespace):
         except KeyError:  # that connection is already gone
             old_session = None
         if old_session is not None:
-            old_session.pop('room', None)
-            old_session.pop('peer', None)
+            for key in ('room', 'peer', 'seated'):
+                old_session.pop(key, None)
             await self.save_session(old.conn, old_session)
         await self.emit('error', SkyCallError('replaced').to_dict('join'), to=old.conn)
         await self.emit('peer-left', {**old.public(), 'reason': 'replaced'}, room=room_key(room), skip_sid=old.conn)

@@ -1,6 +1,8 @@
 // The browser half of a call: camera, signaling socket, one PeerLink per remote participant, and
-// the video tiles. It talks to its Python class only through props, methods and emitted events.
+// the video tiles. It talks to its Python class only through props, methods and emitted events
+// (see call_view.py for the list).
 import { PeerLink } from "skycall/peer.js";
+import { describeMediaError, clockTime, initials, ring } from "skycall/ui.js";
 
 const SIGNAL_PATH = "/signal/socket.io";
 
@@ -13,22 +15,34 @@ export default {
   props: {
     ticket: String,
     iceServers: Array,
+    ring: Boolean,
   },
   mounted() {
     /** @type {Map<string, {link: PeerLink, tile: HTMLElement, stream: MediaStream, connected: boolean}>} */
     this.peers = new Map();
     /** @type {Record<string, string>} names of the peers announced to us */
     this.knownNames = {};
+    /** @type {Record<string, {audio: boolean, video: boolean}>} what the others said of their media */
+    this.peerStates = {};
     this.me = null;
     this.stream = null;
+    this.seated = false;
+    this.over = false; // hung up, cancelled or declined: never rejoin
+    this.audioOn = true;
+    this.videoOn = true;
     // Camera and signaling start together; only the first offer waits for the camera.
     this.media = this.startMedia();
     this.connect();
     this.onPageHide = () => this.socket?.disconnect();
     window.addEventListener("pagehide", this.onPageHide);
+    this.phoneQuery = window.matchMedia("(max-width: 600px)");
+    this.onLayout = () => this.$emit("layout", { phone: this.phoneQuery.matches });
+    this.phoneQuery.addEventListener("change", this.onLayout);
+    this.onLayout();
   },
   unmounted() {
     window.removeEventListener("pagehide", this.onPageHide);
+    this.phoneQuery.removeEventListener("change", this.onLayout);
     this.shutdown();
   },
   methods: {
@@ -40,7 +54,7 @@ export default {
         { video: { width: 640, height: 480 } },
       ];
       if (!navigator.mediaDevices?.getUserMedia) {
-        this.$emit("media-error", { reason: "insecure", message: "This page cannot use a camera (it needs https)." });
+        this.mediaFailed(null, { name: "SecurityError" });
         return null;
       }
       let firstError = null;
@@ -49,28 +63,75 @@ export default {
           const stream = await navigator.mediaDevices.getUserMedia(constraints);
           this.stream = stream;
           if (stream.getVideoTracks().length) this.$refs.local.srcObject = stream;
-          if (firstError) this.$emit("media-error", { reason: firstError.name, message: describeMediaError(firstError, stream) });
+          if (firstError) this.mediaFailed(stream, firstError);
+          this.emitMedia();
           return stream;
         } catch (error) {
           firstError ??= error;
         }
       }
-      this.$emit("media-error", { reason: firstError?.name, message: describeMediaError(firstError, null) });
+      this.mediaFailed(null, firstError);
       return null;
+    },
+
+    mediaFailed(stream, error) {
+      this.$emit("media-error", { reason: error?.name ?? "", message: describeMediaError(error, stream) });
+    },
+
+    /** What we can send and whether it is on, to Python (buttons) and to the room (peer-state). */
+    emitMedia() {
+      const state = {
+        audio: this.audioOn && Boolean(this.stream?.getAudioTracks().length),
+        video: this.videoOn && Boolean(this.stream?.getVideoTracks().length),
+      };
+      this.$emit("media", {
+        ...state,
+        hasAudio: Boolean(this.stream?.getAudioTracks().length),
+        hasVideo: Boolean(this.stream?.getVideoTracks().length),
+      });
+      if (this.seated) this.socket.emit("state", state);
     },
 
     connect() {
       const socket = (this.socket = io({ path: SIGNAL_PATH, transports: ["websocket"] }));
-      socket.on("connect", () => this.join());
-      socket.on("disconnect", () => this.setStatus("Reconnecting…"));
+      socket.on("connect", () => {
+        if (this.lostConnection) this.$emit("connection", { state: "restored" });
+        this.lostConnection = false;
+        if (!this.over) this.join();
+      });
+      socket.on("disconnect", () => {
+        this.seated = false;
+        if (this.over) return;
+        this.lostConnection = true;
+        this.$emit("connection", { state: "lost" });
+        this.setStatus("Reconnecting…");
+      });
       socket.on("peer-joined", (peer) => {
         this.knownNames[peer.id] = peer.name;
         this.dropPeer(peer.id); // a reload of someone we knew: wait for their fresh offer
         this.$emit("peer-joined", peer);
+        this.emitMedia(); // the newcomer learns whether our camera and microphone are on
       });
       socket.on("peer-left", (peer) => {
+        const known = this.peers.has(peer.id);
         this.dropPeer(peer.id);
-        this.$emit("peer-left", peer);
+        this.$emit("peer-left", { ...peer, known, remaining: this.peers.size });
+      });
+      socket.on("peer-state", (state) => {
+        this.peerStates[state.id] = { audio: Boolean(state.audio), video: Boolean(state.video) };
+        const entry = this.peers.get(state.id);
+        if (entry) this.paintTile(entry);
+      });
+      socket.on("knock", (peer) => {
+        this.$emit("knock", peer);
+        if (this.ring) ring();
+      });
+      socket.on("knock-ended", (peer) => this.$emit("knock-ended", peer));
+      socket.on("admitted", () => this.join());
+      socket.on("declined", (reply) => {
+        this.over = true;
+        this.$emit("declined", reply);
+        this.shutdown();
       });
       socket.on("signal", (message) => this.peers.get(message.from)?.link.handle(message) ?? this.acceptPeer(message));
       socket.on("chat", (message) => this.$emit("chat", { ...message, time: clockTime(message.ts) }));
@@ -80,13 +141,25 @@ export default {
     join() {
       this.socket.emit("join", { ticket: this.ticket }, (reply) => {
         if (!reply?.ok) {
+          this.over = ["room-full", "no-such-room", "bad-ticket"].includes(reply?.code);
+          this.$emit("join-failed", reply ?? {});
           this.setStatus("Not in the call");
           return;
         }
         this.me = reply.you;
+        if (reply.waiting) {
+          this.$emit("waiting", {});
+          this.setStatus("Calling…");
+          return;
+        }
+        this.seated = true;
         for (const id of [...this.peers.keys()]) this.dropPeer(id); // a rejoin starts every link afresh
-        for (const peer of reply.peers) this.addPeer(peer, true); // the newcomer offers
+        for (const peer of reply.peers) {
+          this.knownNames[peer.id] = peer.name;
+          this.addPeer(peer, true); // the newcomer offers
+        }
         this.$emit("joined", { you: reply.you, peers: reply.peers });
+        this.emitMedia();
         this.updateStatus();
       });
     },
@@ -94,18 +167,26 @@ export default {
     /** The first signal from someone we have no link with: they are the newcomer, we answer. */
     acceptPeer(message) {
       if (!message.description || message.description.type !== "offer") return;
-      this.addPeer({ id: message.from, name: this.nameOf(message.from) }, false).link.handle(message);
-    },
-
-    nameOf(id) {
-      return this.knownNames[id] ?? "";
+      this.addPeer({ id: message.from, name: this.knownNames[message.from] ?? "" }, false).link.handle(message);
     },
 
     addPeer(peer, offerer) {
       const tile = document.createElement("div");
       tile.className = "skycall-tile";
       tile.dataset.peer = peer.id;
-      const entry = { tile, stream: new MediaStream(), connected: false, link: null };
+      const badge = document.createElement("div");
+      badge.className = "skycall-initials";
+      badge.textContent = initials(peer.name); // text, never HTML
+      const label = document.createElement("div");
+      label.className = "skycall-name";
+      label.textContent = peer.name;
+      const muted = document.createElement("div");
+      muted.className = "skycall-muted material-icons";
+      muted.setAttribute("role", "img");
+      muted.setAttribute("aria-label", `${peer.name} is muted`);
+      muted.textContent = "mic_off";
+      tile.append(badge, label, muted);
+      const entry = { tile, stream: new MediaStream(), connected: false, link: null, peer };
       entry.link = new PeerLink({
         id: peer.id,
         name: peer.name,
@@ -113,7 +194,7 @@ export default {
         iceServers: this.iceServers ?? [],
         media: this.media,
         send: (payload) => this.socket.emit("signal", { to: peer.id, ...payload }),
-        onTrack: (track) => this.showTrack(entry, peer, track),
+        onTrack: (track) => this.showTrack(entry, track),
         onState: (state) => {
           entry.connected = state === "connected";
           this.updateStatus();
@@ -122,33 +203,40 @@ export default {
       });
       this.peers.set(peer.id, entry);
       this.$refs.remotes.appendChild(tile);
+      this.paintTile(entry);
       this.updateStatus();
       return entry;
     },
 
-    showTrack(entry, peer, track) {
+    showTrack(entry, track) {
       entry.stream.addTrack(track);
       let video = entry.tile.querySelector("video");
       if (!video) {
         video = document.createElement("video");
         video.autoplay = true;
         video.playsInline = true;
-        video.setAttribute("aria-label", `Camera of ${peer.name}`);
-        const label = document.createElement("div");
-        label.className = "skycall-name";
-        label.textContent = peer.name; // text, never HTML
-        entry.tile.append(video, label);
+        video.setAttribute("aria-label", `Camera of ${entry.peer.name}`);
+        entry.tile.prepend(video);
       }
       // Attach only a stream that has a track: an empty one holds the page's load event forever.
       if (video.srcObject !== entry.stream) video.srcObject = entry.stream;
       video.play().catch(() => this.offerSound(entry.tile, video));
+      this.paintTile(entry);
+    },
+
+    /** Initials instead of a frozen picture when the camera is off; a mark when muted. */
+    paintTile(entry) {
+      const state = this.peerStates[entry.peer.id] ?? { audio: true, video: true };
+      const hasVideo = entry.stream.getVideoTracks().length > 0;
+      entry.tile.classList.toggle("camera-off", !state.video || !hasVideo);
+      entry.tile.classList.toggle("mic-off", !state.audio);
     },
 
     /** Autoplay with sound was refused: play muted and let the person turn the sound on. */
     offerSound(tile, video) {
       video.muted = true;
       video.play().catch(() => {});
-      if (tile.querySelector("button")) return;
+      if (tile.querySelector(".skycall-sound")) return;
       const button = document.createElement("button");
       button.className = "skycall-sound";
       button.textContent = "Turn on sound";
@@ -174,6 +262,7 @@ export default {
 
     updateStatus() {
       if (!this.socket?.connected) return this.setStatus("Reconnecting…");
+      if (!this.seated) return;
       if (!this.peers.size) return this.setStatus("Waiting for others");
       const all = [...this.peers.values()];
       this.setStatus(all.every((entry) => entry.connected) ? "Connected" : "Connecting…");
@@ -185,22 +274,47 @@ export default {
       this.$emit("status", { status });
     },
 
-    /** Called from Python. @returns {Promise<object>} the server's acknowledgement */
+    // ---- called from Python ----
+
+    /** @returns {Promise<object>} the server's acknowledgement */
     send_chat(text) {
-      return this.socket.timeout(5000).emitWithAck("chat", { text }).catch(() => ({
-        ok: false, code: "timeout", message: "The message could not be sent. Check your connection.",
-      }));
+      return this.request("chat", { text });
     },
 
-    /** Called from Python: leave the room and release the camera. */
+    answer_knock(id) {
+      return this.request("answer", { id });
+    },
+
+    decline_knock(id) {
+      return this.request("decline", { id });
+    },
+
+    set_audio(on) {
+      this.audioOn = Boolean(on);
+      this.stream?.getAudioTracks().forEach((track) => (track.enabled = this.audioOn));
+      this.emitMedia();
+    },
+
+    set_video(on) {
+      this.videoOn = Boolean(on);
+      this.stream?.getVideoTracks().forEach((track) => (track.enabled = this.videoOn));
+      this.$refs.local.classList.toggle("off", !this.videoOn);
+      this.emitMedia();
+    },
+
+    /** Leave the room (or stop knocking) and release the camera. */
     async hang_up() {
-      try {
-        await this.socket.timeout(2000).emitWithAck("leave", {});
-      } catch {
-        // the server learns it from the disconnect below anyway
-      }
+      this.over = true;
+      await this.request("leave", {}, 2000);
       this.shutdown();
       return true;
+    },
+
+    /** Emit with an acknowledgement; no answer in time becomes an error reply. */
+    request(event, payload, timeout = 5000) {
+      return this.socket.timeout(timeout).emitWithAck(event, payload).catch(() => ({
+        ok: false, code: "timeout", message: "No answer from the server. Check your connection.",
+      }));
     },
 
     shutdown() {
@@ -211,20 +325,3 @@ export default {
     },
   },
 };
-
-/** The server's timestamp as the person's local time of day. @param {number} ts seconds */
-function clockTime(ts) {
-  return new Date(ts * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-}
-
-function describeMediaError(error, stream) {
-  const missing = !stream ? "camera and microphone" : stream.getVideoTracks().length ? "microphone" : "camera";
-  const name = error?.name;
-  if (name === "NotAllowedError" || name === "SecurityError")
-    return `SkyCall may not use your ${missing}. Allow it in the browser's site settings; you can still talk in the chat.`;
-  if (name === "NotFoundError" || name === "OverconstrainedError")
-    return `No ${missing} was found. You can still join and use the chat.`;
-  if (name === "NotReadableError")
-    return `Your ${missing} is in use by another program. Close it and reload the page.`;
-  return `Your ${missing} could not be started (${name ?? "unknown error"}). You can still use the chat.`;
-}

@@ -9,36 +9,19 @@ from nicegui import app, events, ui
 
 from ..calls import Calls
 from ..components.call_view import CallView
-from ..protocol import MAX_CHAT, new_peer_id
+from ..errors import MESSAGES
+from ..protocol import new_peer_id
+from ..tickets import Ticket
 from . import frame
+from .call_style import CSS
+from .chat import ChatPanel
 
-CSS = """
-.skycall-call { display: flex; width: 100%; height: calc(100vh - 56px); }
-.skycall-video-area { width: 75%; display: flex; flex-direction: column; padding: 8px; gap: 8px; }
-.skycall-chat { width: 25%; min-width: 240px; display: flex; flex-direction: column; padding: 8px; gap: 8px;
-                background: #111827; }
-.skycall-stage { position: relative; flex: 1; min-height: 240px; background: #020617; border-radius: 12px;
-                 overflow: hidden; }
-.skycall-remotes { position: absolute; inset: 0; display: grid; gap: 4px;
-                   grid-template-columns: repeat(auto-fit, minmax(240px, 1fr)); }
-.skycall-tile { position: relative; background: #000; }
-.skycall-tile video { width: 100%; height: 100%; object-fit: contain; }
-.skycall-name { position: absolute; left: 8px; bottom: 8px; padding: 2px 8px; border-radius: 6px;
-                background: rgba(0,0,0,.55); color: #fff; font-size: 14px; }
-.skycall-sound { position: absolute; right: 8px; top: 8px; padding: 6px 12px; border-radius: 6px; }
-.skycall-local { position: absolute; right: 12px; bottom: 12px; width: 22%; min-width: 120px; max-width: 260px;
-                 border-radius: 8px; border: 2px solid rgba(255,255,255,.6); background: #111; z-index: 2;
-                 transform: scaleX(-1); }
-@media (max-width: 600px) {
-  .skycall-call { flex-direction: column; height: auto; }
-  .skycall-video-area, .skycall-chat { width: 100%; min-width: 0; }
-  .skycall-stage { min-height: 60vh; }
-  .skycall-chat { min-height: 50vh; }
-}
-"""
+CALL_ENDED_SECONDS = 20
+DECLINED_SECONDS = 6
 
 
-def register(calls: Calls, ice_servers: list[dict[str, Any]], ticket_refresh_seconds: float) -> None:
+def register(calls: Calls, ice_servers: list[dict[str, Any]], ticket_refresh_seconds: float,
+             ring_timeout_seconds: float, max_participants: int) -> None:
     @ui.page('/dial/{room}')
     async def dial(room: str) -> None:
         if not await calls.exists(room):
@@ -64,12 +47,22 @@ def register(calls: Calls, ice_servers: list[dict[str, Any]], ticket_refresh_sec
         if not name:
             ui.navigate.to(f'/dial/{room}')
             return
-        ticket = await calls.ticket(room, name, _peer_id_for(room))
+        peer = _peer_id_for(room)
+        if len([m for m in await calls.store.members(room) if m.id != peer]) >= max_participants:
+            full()
+            return
+        ticket = await calls.ticket(room, name, peer)
         frame.theme('Call')
         ui.add_css(CSS)
         frame.header()
         CallPage(calls, ticket, ice_servers, invite=f'{str(request.base_url).rstrip("/")}/dial/{room}',
-                 ticket_refresh_seconds=ticket_refresh_seconds)
+                 ticket_refresh_seconds=ticket_refresh_seconds, ring_timeout_seconds=ring_timeout_seconds)
+
+
+def full() -> None:
+    frame.theme('Call is full')
+    frame.header()
+    frame.message_screen(MESSAGES['room-full'], 'Only two people fit in a call for now.')
 
 
 def _peer_id_for(room: str) -> str:
@@ -85,37 +78,191 @@ def _peer_id_for(room: str) -> str:
 
 
 class CallPage:
-    """The call view, the chat beside it, and the buttons, wired to the CallView element."""
+    """The call view, its buttons and the chat, wired to the CallView element's events."""
 
-    def __init__(self, calls: Calls, ticket: Any, ice_servers: list[dict[str, Any]], invite: str,
-                 ticket_refresh_seconds: float) -> None:
+    def __init__(self, calls: Calls, ticket: Ticket, ice_servers: list[dict[str, Any]], invite: str,
+                 ticket_refresh_seconds: float, ring_timeout_seconds: float) -> None:
         self.calls = calls
         self.ticket = ticket
-        self.me = ticket.peer
-        self.invite_dialog: ui.dialog = self._invite_dialog(invite)
+        self.ring_timeout = ring_timeout_seconds
+        self.knocks: dict[str, ui.dialog] = {}
+        self.ended: frame.Countdown | None = None
+        self.audio_on = True
+        self.video_on = True
+        self.invite_dialog = self._invite_dialog(invite)
         with ui.element('div').classes('skycall-call'):
             with ui.element('section').classes('skycall-video-area').props('aria-label="Video"'):
-                self.view = CallView(calls.sign(ticket), ice_servers).classes('skycall-stage')
-                with ui.row().classes('items-center gap-2 w-full'):
-                    self.status = ui.label('Connecting…').props('role=status aria-live=polite')
-                    ui.space()
-                    ui.button('Invite', icon='person_add', on_click=lambda: self.invite_dialog.open()).props('outline')
-                    ui.button('Hang up', icon='call_end', color='negative', on_click=self.hang_up).props('unelevated')
-            with ui.element('aside').classes('skycall-chat').props('aria-label="Chat"'):
-                ui.label('Chat').classes('text-lg')
-                with ui.scroll_area().classes('flex-1') as self.scroll:
-                    self.messages = ui.column().classes('w-full gap-1')
-                with ui.row().classes('w-full no-wrap items-center'):
-                    self.input = ui.input('Message').props(f'maxlength={MAX_CHAT} outlined dark dense')
-                    self.input.classes('flex-1').on('keydown.enter', self.send)
-                    ui.button('Send', on_click=self.send).props('unelevated')
-        self.view.on('status', lambda e: self.status.set_text(_text(e, 'status', 40)))
-        self.view.on('peer-joined', lambda e: ui.notify(f'{_text(e, "name", 64)} joined the call'))
-        self.view.on('peer-left', self.peer_left)
-        self.view.on('chat', self.show_chat)
-        self.view.on('error', self.show_error)
-        self.view.on('media-error', lambda e: ui.notify(_text(e, 'message', 300), type='warning', timeout=10000))
-        ui.timer(ticket_refresh_seconds, self.refresh_ticket)
+                with ui.element('div').classes('skycall-stage-wrap'):
+                    ring = bool(app.storage.user.get('ring', False))
+                    self.view = CallView(calls.sign(ticket), ice_servers, ring=ring).classes('skycall-stage')
+                    self.calling = self._calling_banner()
+                self.status = ui.label('Connecting…').props('role=status aria-live=polite')
+                with ui.row().classes('skycall-controls'):
+                    self.mute = ui.button('Mute', icon='mic', on_click=self.toggle_audio).props('outline')
+                    self.camera = ui.button('Camera off', icon='videocam', on_click=self.toggle_video)
+                    self.camera.props('outline')
+                    with ui.button('Chat', icon='chat', on_click=self.toggle_chat):
+                        self.badge = ui.badge('0', color='red').props('floating aria-label="Unread"')
+                        self.badge.set_visibility(False)
+                    ui.button('Invite', icon='person_add', on_click=self.invite_dialog.open).props('outline')
+                    ui.switch('Ring', value=ring, on_change=self.set_ring).props('dark')
+                    ui.button('Hang up', icon='call_end', color='negative', on_click=self.hang_up)
+            self.chat = ChatPanel(self.view.send_chat)
+        self.chat.me = ticket.peer
+        self.chat.on_unread = self._show_unread
+        self._listen()
+        ui.timer(ticket_refresh_seconds, lambda: self.view.set_ticket(self.calls.sign(self.ticket)))
+
+    def _listen(self) -> None:
+        on = self.view.on
+        on('status', lambda e: self.status.set_text(_text(e, 'status', 40)))
+        on('layout', lambda e: self.chat.set_open(not _args(e).get('phone')))
+        on('waiting', self.waiting)
+        on('joined', lambda: self.calling.set_visibility(False))
+        on('declined', lambda e: self.finish('Call declined', f'{_text(e, "by", 64)} declined your call.'))
+        on('join-failed', self.join_failed)
+        on('knock', self.knock)
+        on('knock-ended', lambda e: self._close_knock(_text(e, 'id', 64)))
+        on('peer-joined', self.peer_joined)
+        on('peer-left', self.peer_left)
+        on('chat', lambda e: self.chat.show(_text(e, 'from', 64), _text(e, 'name', 64), _text(e, 'text', 2000),
+                                            _text(e, 'time', 16)))
+        on('media', self.media)
+        on('media-error', lambda e: ui.notify(_text(e, 'message', 300), type='warning', timeout=10000))
+        on('connection', self.connection)
+        on('error', self.error)
+
+    # ---- calling (knocking) ----
+
+    def _calling_banner(self) -> ui.element:
+        with ui.element('div').classes('skycall-calling') as banner:
+            ui.spinner('dots', size='lg')
+            ui.label('Calling…').classes('text-xl')
+            ui.label('Waiting for someone in the call to answer.').classes('text-slate-300')
+            ui.button('Cancel', on_click=self.cancel).props('unelevated color=negative')
+        banner.set_visibility(False)
+        return banner
+
+    def waiting(self) -> None:
+        self.calling.set_visibility(True)
+        self.no_answer = ui.timer(self.ring_timeout, self.nobody_answered, once=True)
+
+    async def nobody_answered(self) -> None:
+        if self.calling.visible:
+            await self.view.hang_up()
+            self.finish('No answer', 'Nobody answered your call.')
+
+    async def cancel(self) -> None:
+        await self.view.hang_up()
+        self.finish('Call cancelled', 'You cancelled the call.')
+
+    def finish(self, title: str, message: str) -> None:
+        self.calling.set_visibility(False)
+        frame.Countdown(title, message, DECLINED_SECONDS, frame.go_home, [('Go home now', frame.go_home)])
+
+    # ---- someone knocking ----
+
+    def knock(self, e: events.GenericEventArguments) -> None:
+        peer_id, name = _text(e, 'id', 64), _text(e, 'name', 64)
+        self._close_knock(peer_id)
+        with ui.dialog().props('persistent') as dialog, ui.card().classes('skycall-card skycall-dialog gap-4'):
+            ui.label(f'{name} wants to join').classes('text-xl')
+            with ui.row().classes('w-full justify-end'):
+                ui.button('Decline', icon='call_end', color='negative',
+                          on_click=lambda: self._reply(peer_id, self.view.decline))
+                ui.button('Answer', icon='call', color='positive',
+                          on_click=lambda: self._reply(peer_id, self.view.answer))
+        self.knocks[peer_id] = dialog
+        dialog.open()
+
+    async def _reply(self, peer_id: str, reply: Any) -> None:
+        self._close_knock(peer_id)
+        result = await reply(peer_id)
+        if not result.get('ok') and result.get('code') != 'no-such-peer':
+            ui.notify(str(result.get('message', ''))[:300], type='negative')
+
+    def _close_knock(self, peer_id: str) -> None:
+        dialog = self.knocks.pop(peer_id, None)
+        if dialog is not None:
+            dialog.close()
+            dialog.delete()
+
+    # ---- people coming and going ----
+
+    def peer_joined(self, e: events.GenericEventArguments) -> None:
+        if self.ended is not None:
+            self.ended.close()
+            self.ended = None
+        ui.notify(f'{_text(e, "name", 64)} joined the call')
+
+    def peer_left(self, e: events.GenericEventArguments) -> None:
+        args = _args(e)
+        if args.get('reason') == 'replaced':
+            return
+        name = _text(e, 'name', 64)
+        ui.notify(f'{name} left the call')
+        if args.get('known') and args.get('remaining') == 0:
+            ui.notify('Call ended')
+            self.ended = frame.Countdown('Call ended', 'You are the only one left in this call.', CALL_ENDED_SECONDS,
+                                         frame.go_home,
+                                         [('Stay in this room', self._stay), ('Go home now', frame.go_home)])
+
+    def _stay(self) -> None:
+        self.ended = None
+
+    def join_failed(self, e: events.GenericEventArguments) -> None:
+        code = _text(e, 'code', 32)
+        if code in {'room-full', 'no-such-room', 'bad-ticket'}:
+            self.calling.set_visibility(False)
+            frame.message_dialog(MESSAGES[code])
+        else:
+            ui.notify(_text(e, 'message', 300), type='negative')
+
+    def connection(self, e: events.GenericEventArguments) -> None:
+        if _text(e, 'state', 16) == 'lost':
+            ui.notify('Connection lost. Reconnecting…', type='warning')
+        else:
+            ui.notify('Connection restored', type='positive')
+
+    def error(self, e: events.GenericEventArguments) -> None:
+        code = _text(e, 'code', 32)
+        if code == 'replaced':
+            frame.message_dialog(MESSAGES['replaced'])
+        elif code != 'no-such-peer':
+            ui.notify(_text(e, 'message', 300), type='negative')
+
+    # ---- my camera and microphone ----
+
+    def toggle_audio(self) -> None:
+        self.view.set_audio(not self.audio_on)
+
+    def toggle_video(self) -> None:
+        self.view.set_video(not self.video_on)
+
+    def media(self, e: events.GenericEventArguments) -> None:
+        args = _args(e)
+        self.audio_on, self.video_on = bool(args.get('audio')), bool(args.get('video'))
+        self.mute.set_text('Unmute' if not self.audio_on else 'Mute')
+        self.mute.props(f'icon={"mic_off" if not self.audio_on else "mic"}')
+        self.mute.set_enabled(bool(args.get('hasAudio')))
+        self.camera.set_text('Camera on' if not self.video_on else 'Camera off')
+        self.camera.props(f'icon={"videocam_off" if not self.video_on else "videocam"}')
+        self.camera.set_enabled(bool(args.get('hasVideo')))
+
+    def set_ring(self, e: events.ValueChangeEventArguments) -> None:
+        app.storage.user['ring'] = bool(e.value)
+        self.view.set_ring(bool(e.value))
+
+    async def hang_up(self) -> None:
+        await self.view.hang_up()
+        frame.go_home()
+
+    def toggle_chat(self) -> None:
+        self.chat.set_open(not self.chat.is_open)
+
+    def _show_unread(self, count: int) -> None:
+        self.badge.set_text(str(count))
+        self.badge.set_visibility(count > 0)
 
     def _invite_dialog(self, link: str) -> ui.dialog:
         with ui.dialog() as dialog, ui.card().classes('skycall-card skycall-dialog gap-4'):
@@ -132,39 +279,11 @@ class CallPage:
                 ui.button('Copy link', icon='content_copy', on_click=copy).props('unelevated')
         return dialog
 
-    async def send(self) -> None:
-        text = (self.input.value or '').strip()
-        if not text:
-            return
-        reply = await self.view.send_chat(text)
-        if reply.get('ok'):
-            self.input.value = ''
-        else:
-            ui.notify(str(reply.get('message', 'The message was not sent.'))[:300], type='negative')
 
-    def show_chat(self, e: events.GenericEventArguments) -> None:
-        with self.messages:
-            ui.chat_message(text=_text(e, 'text', MAX_CHAT), name=_text(e, 'name', 64),
-                            stamp=_text(e, 'time', 16), sent=_text(e, 'from', 64) == self.me)
-        self.scroll.scroll_to(percent=1.0)
-
-    def peer_left(self, e: events.GenericEventArguments) -> None:
-        if _text(e, 'reason', 20) != 'replaced':
-            ui.notify(f'{_text(e, "name", 64)} left the call')
-
-    def show_error(self, e: events.GenericEventArguments) -> None:
-        if _text(e, 'code', 32) != 'no-such-peer':
-            ui.notify(_text(e, 'message', 300), type='negative')
-
-    async def hang_up(self) -> None:
-        await self.view.hang_up()
-        ui.navigate.to('/')
-
-    async def refresh_ticket(self) -> None:
-        self.view.set_ticket(self.calls.sign(self.ticket))
+def _args(e: events.GenericEventArguments) -> dict[str, Any]:
+    return e.args if isinstance(e.args, dict) else {}
 
 
 def _text(e: events.GenericEventArguments, key: str, limit: int) -> str:
     """A field of an event from the browser, as bounded plain text."""
-    args = e.args if isinstance(e.args, dict) else {}
-    return str(args.get(key, ''))[:limit]
+    return str(_args(e).get(key, ''))[:limit]

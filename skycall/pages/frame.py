@@ -70,10 +70,23 @@ def not_found() -> None:
     """A room that does not exist (or a malformed link): say so, and show the way home."""
     theme('Call not found')
     header()
+    message_screen(MESSAGES['no-such-room'], 'Check the link, or start a new call.')
+
+
+def message_screen(title: str, hint: str) -> None:
     with ui.column().classes('w-full items-center mt-16 gap-4 px-4 text-center'):
-        ui.label(MESSAGES['no-such-room']).classes('text-2xl')
-        ui.label('Check the link, or start a new call.').classes('text-slate-400')
-        ui.button('Go home', on_click=lambda: ui.navigate.to('/')).props('unelevated')
+        ui.label(title).classes('text-2xl')
+        ui.label(hint).classes('text-slate-400')
+        ui.button('Go home', on_click=go_home).props('unelevated')
+
+
+def message_dialog(title: str) -> None:
+    """Something ended the call for good: say what, with the way home."""
+    with ui.dialog().props('persistent') as dialog, ui.card().classes('skycall-card skycall-dialog gap-4'):
+        ui.label(title).classes('text-xl')
+        with ui.row().classes('w-full justify-end'):
+            ui.button('Go home', on_click=go_home).props('unelevated')
+    dialog.open()
 
 
 def name_dialog(title: str, submit_label: str,
@@ -93,3 +106,51 @@ def name_dialog(title: str, submit_label: str,
             ui.button('Cancel', on_click=dialog.close).props('flat')
             ui.button(submit_label, on_click=submit).props('unelevated')
     return dialog, name
+
+
+class Countdown:
+    """A dialog that counts down with a progress bar, then calls ``on_done`` (usually: go home).
+
+    The bar has a fixed width, so the text beside it never makes it jump.
+    """
+
+    def __init__(self, title: str, message: str, seconds: float, on_done: Callable[[], None],
+                 buttons: list[tuple[str, Callable[[], None]]]) -> None:
+        self.seconds = seconds
+        self.left = seconds
+        self.on_done = on_done
+        with ui.dialog().props('persistent') as self.dialog, ui.card().classes('skycall-card skycall-dialog gap-4'):
+            ui.label(title).classes('text-xl')
+            ui.label(message).classes('text-slate-300')
+            self.bar = ui.linear_progress(value=1.0, show_value=False, size='8px').classes('w-full')
+            self.bar.props('instant-feedback aria-label="Time left"')
+            self.note = ui.label().classes('text-slate-400 text-sm')
+            with ui.row().classes('w-full justify-end'):
+                for label, handler in buttons:
+                    ui.button(label, on_click=lambda h=handler: self._press(h)).props('unelevated')
+        self.timer = ui.timer(0.25, self._tick)
+        self._show()
+        self.dialog.open()
+
+    def _show(self) -> None:
+        self.bar.value = max(0.0, self.left / self.seconds)
+        self.note.text = f'Going home in {max(0, round(self.left))} s'
+
+    def _tick(self) -> None:
+        self.left -= 0.25
+        self._show()
+        if self.left <= 0:
+            self.close()
+            self.on_done()
+
+    def _press(self, handler: Callable[[], None]) -> None:
+        self.close()
+        handler()
+
+    def close(self) -> None:
+        self.timer.cancel()
+        self.dialog.close()
+
+
+def go_home() -> None:
+    ui.navigate.to('/')

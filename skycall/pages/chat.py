@@ -1,0 +1,85 @@
+"""The chat beside the video: messages as text, unread count, and "New messages" when scrolled up."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from nicegui import events, ui
+
+from ..protocol import MAX_CHAT
+
+PREVIEW_WORDS = 8
+
+
+class ChatPanel:
+    """Messages, the Message input and Send. ``on_send`` gets the text and returns the server's reply."""
+
+    def __init__(self, on_send: Callable[[str], Awaitable[dict[str, Any]]]) -> None:
+        self.on_send = on_send
+        self.me = ''
+        self.unread = 0
+        self.is_open = True
+        self.at_bottom = True
+        self.on_unread: Callable[[int], None] = lambda _count: None
+        with ui.element('aside').classes('skycall-chat').props('aria-label="Chat"') as self.panel:
+            with ui.row().classes('w-full items-center'):
+                ui.label('Chat').classes('text-lg')
+                ui.space()
+                self.close_button = ui.button(icon='close', on_click=lambda: self.set_open(False))
+                self.close_button.props('flat round aria-label="Close chat"').classes('skycall-phone-only')
+            with ui.element('div').classes('relative flex-1 w-full min-h-0'):
+                self.scroll = ui.scroll_area(on_scroll=self._scrolled).classes('absolute inset-0')
+                with self.scroll:
+                    self.messages = ui.column().classes('w-full gap-1')
+                self.jump = ui.button('New messages', icon='arrow_downward', on_click=self.scroll_to_end)
+                self.jump.props('rounded unelevated size=sm').classes('absolute bottom-2 left-1/2 -translate-x-1/2')
+                self.jump.set_visibility(False)
+            with ui.row().classes('w-full no-wrap items-center'):
+                self.input = ui.input('Message').props(f'maxlength={MAX_CHAT} outlined dark dense')
+                self.input.classes('flex-1').on('keydown.enter', self.send)
+                ui.button('Send', on_click=self.send).props('unelevated')
+
+    async def send(self) -> None:
+        text = (self.input.value or '').strip()
+        if not text:
+            return
+        reply = await self.on_send(text)
+        if reply.get('ok'):
+            self.input.value = ''
+        else:
+            ui.notify(str(reply.get('message', 'The message was not sent.'))[:300], type='negative')
+
+    def show(self, sender_id: str, name: str, text: str, time: str) -> None:
+        mine = sender_id == self.me
+        with self.messages:
+            ui.chat_message(text=text, name=name, stamp=time, sent=mine)  # text, never HTML
+        if mine or (self.is_open and self.at_bottom):
+            self.scroll_to_end()
+        elif self.is_open:
+            self.jump.set_visibility(True)
+        if not self.is_open and not mine:
+            self.unread += 1
+            self.on_unread(self.unread)
+            words = text.split()
+            preview = ' '.join(words[:PREVIEW_WORDS]) + ('…' if len(words) > PREVIEW_WORDS else '')
+            ui.notify(f'{name}: {preview}', position='top-right')
+
+    def set_open(self, is_open: bool) -> None:
+        self.is_open = is_open
+        self.panel.classes(add='open' if is_open else 'closed', remove='closed' if is_open else 'open')
+        if is_open:
+            self.unread = 0
+            self.on_unread(0)
+            self.scroll_to_end()
+
+    def scroll_to_end(self) -> None:
+        self.scroll.scroll_to(percent=1.0)
+        self.jump.set_visibility(False)
+        self.at_bottom = True
+
+    def _scrolled(self, e: events.ScrollEventArguments) -> None:
+        # Near the end counts as the end: new messages then keep the view at the newest one.
+        self.at_bottom = e.vertical_size - e.vertical_position - e.vertical_container_size < 40
+        if self.at_bottom:
+            self.jump.set_visibility(False)

@@ -5,7 +5,7 @@ STAMP   := $(VENV)/.installed
 REDIS_PORT ?= 6379
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run test check fast e2e deps chromium redis bench clean
+.PHONY: help run test check fast e2e deps chromium redis haproxy cluster bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -28,6 +28,12 @@ redis:  ## start a Redis on 127.0.0.1:$(REDIS_PORT) unless one answers; install 
 	@command -v redis-server >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null)
 	@redis-cli -p $(REDIS_PORT) ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port $(REDIS_PORT) --save "" --appendonly no >/dev/null
 
+haproxy:  ## install Debian's HAProxy when missing (the load balancer in front of several workers)
+	@command -v haproxy >/dev/null || test -x /usr/sbin/haproxy || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null)
+
+cluster: $(STAMP) redis haproxy  ## N workers (N=2) sharing Redis, behind HAProxy on http://127.0.0.1:8080
+	$(PY) -m deploy.cluster --workers $${N:-2}
+
 check: $(STAMP)  ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
@@ -38,7 +44,10 @@ fast: $(STAMP)  ## tests without a browser
 e2e: $(STAMP) chromium  ## end-to-end tests: real server processes, real Chromium
 	$(PY) -m pytest -c e2e/pytest.ini e2e
 
-test: deps chromium redis check fast e2e  ## install what is missing, then run every test
+test: deps chromium redis haproxy check fast e2e  ## install what is missing, then run every test
+
+bench: deps chromium redis  ## benchmarks, not tests (about 7 min): a table, bench/results/latest.json, BENCHMARKS.md
+	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .nicegui

@@ -41,6 +41,15 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
+@pytest.fixture(scope='session')
+def browser_without_media(playwright: Playwright) -> Iterator[Browser]:
+    """A Chromium with a (fake) camera but no permission to use it: getUserMedia is refused."""
+    flags = [f for f in CHROMIUM_FLAGS if f != '--use-fake-ui-for-media-stream']
+    browser = playwright.chromium.launch(executable_path=chromium_path(), args=flags, chromium_sandbox=False)
+    yield browser
+    browser.close()
+
+
 @pytest.fixture(scope='module')
 def server() -> Iterator[SkyCallServer]:
     server = SkyCallServer()
@@ -69,8 +78,9 @@ def person(browser: Browser, server: SkyCallServer) -> Iterator[Callable[..., Pe
     """Make people; each test fails on any uncaught JavaScript error in any of their pages."""
     people: list[Person] = []
 
-    def make(name: str, **context_options: object) -> Person:
-        context = browser.new_context(base_url=server.url, **context_options)  # type: ignore[arg-type]
+    def make(name: str, in_browser: Browser | None = None, **context_options: object) -> Person:
+        options = {'base_url': server.url, **context_options}
+        context = (in_browser or browser).new_context(**options)  # type: ignore[arg-type]
         context.set_default_timeout(15_000)
         people.append(Person(context, name))
         return people[-1]

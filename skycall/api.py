@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,7 +18,10 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else '?'
 
 
-def register(app: FastAPI, calls: Calls) -> None:
+Readiness = Callable[[], Awaitable[dict[str, bool]]]
+
+
+def register(app: FastAPI, calls: Calls, readiness: Readiness) -> None:
     @app.post('/api/rooms', status_code=201, response_model=None)
     async def create_room(request: Request) -> dict[str, str] | JSONResponse:
         try:
@@ -39,4 +43,13 @@ def register(app: FastAPI, calls: Calls) -> None:
 
     @app.get('/healthz')
     async def healthz() -> dict[str, str]:
+        """The process is alive (whatever Redis is doing)."""
         return {'status': 'ok'}
+
+    @app.get('/readyz', response_model=None)
+    async def readyz() -> JSONResponse:
+        """Ready to take calls: every dependency (Redis, the relay's listener) answers."""
+        checks = await readiness()
+        ready = all(checks.values())
+        return JSONResponse({'status': 'ready' if ready else 'not ready', 'checks': checks},
+                            status_code=200 if ready else 503)

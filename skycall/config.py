@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 from functools import lru_cache
 
 from pydantic import Field
@@ -19,7 +21,12 @@ class Settings(BaseSettings):
     # Signs join tickets and NiceGUI's browser storage. Without one, a random secret is made at start:
     # fine for one process, but several workers must share one.
     secret: str = Field(default_factory=lambda: secrets.token_urlsafe(32), min_length=16)
+    # Several workers: room state, chat history and the relay between workers live in this Redis.
     redis_url: str | None = None
+    redis_prefix: str = Field('skycall:', pattern=r'^[A-Za-z0-9_:.-]{1,32}$')
+    # Names this process in Redis (its heartbeat, the members it seats).
+    worker_id: str = Field(default_factory=lambda: f'{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}',
+                           max_length=128)
     max_participants: int = Field(2, ge=2, le=16)
     # How long a room with nobody in it is kept.
     room_ttl_seconds: int = Field(24 * 3600, ge=60)
@@ -30,6 +37,8 @@ class Settings(BaseSettings):
     ice_servers: str = ''
     # NiceGUI reloads a page whose websocket stays away longer than this; a reload ends a call.
     reconnect_timeout_seconds: float = Field(30.0, ge=3.0)
+    # Echo test calls (a server-side aiortc peer each) that may run at once in this worker.
+    echo_max: int = Field(4, ge=0, le=64)
 
     @property
     def ice_server_urls(self) -> list[str]:

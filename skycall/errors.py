@@ -15,6 +15,7 @@ MESSAGES: dict[str, str] = {
     'no-such-peer': 'That person is not in this call.',
     'rate-limited': 'You are sending messages too fast.',
     'replaced': 'You joined this call from another tab.',
+    'unavailable': 'The call service is having trouble reaching the other side. Try again in a moment.',
 }
 
 

@@ -6,7 +6,7 @@ import re
 import secrets
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import SkyCallError
 
@@ -21,8 +21,12 @@ _CONTROL = re.compile(r'[\x00-\x1f\x7f-\x9f\u2028\u2029]')
 _ID = re.compile(r'^[A-Za-z0-9_-]+$')
 
 
+def _strip(value: Any) -> Any:
+    # Trim before the length check: the limits are on what is kept.
+    return value.strip() if isinstance(value, str) else value
+
+
 def _clean_name(value: str) -> str:
-    value = value.strip()
     if _CONTROL.search(value):
         raise ValueError('a name cannot contain control characters')
     if not value:
@@ -31,7 +35,6 @@ def _clean_name(value: str) -> str:
 
 
 def _clean_text(value: str) -> str:
-    value = value.strip()
     if not value:
         raise ValueError('a message cannot be empty')
     return value
@@ -43,8 +46,8 @@ def _clean_id(value: str) -> str:
     return value
 
 
-Name = Annotated[str, Field(max_length=MAX_NAME), AfterValidator(_clean_name)]
-ChatText = Annotated[str, Field(max_length=MAX_CHAT), AfterValidator(_clean_text)]
+Name = Annotated[str, BeforeValidator(_strip), Field(max_length=MAX_NAME), AfterValidator(_clean_name)]
+ChatText = Annotated[str, BeforeValidator(_strip), Field(max_length=MAX_CHAT), AfterValidator(_clean_text)]
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID), AfterValidator(_clean_id)]
 
 
@@ -75,8 +78,15 @@ class SessionDescription(Message):
     sdp: str = Field(min_length=1, max_length=MAX_SDP)
 
 
+def _ascii(value: str) -> str:
+    if not value.isascii():
+        raise ValueError('an ICE candidate is ASCII text')
+    return value
+
+
 class Candidate(Message):
-    candidate: str = Field(max_length=MAX_CANDIDATE)
+    # ASCII only, so the limit in characters is the limit in bytes.
+    candidate: Annotated[str, Field(max_length=MAX_CANDIDATE), AfterValidator(_ascii)]
     sdpMid: str | None = Field(default=None, max_length=32)  # noqa: N815 (the WebRTC field name)
     sdpMLineIndex: int | None = Field(default=None, ge=0, le=1024)  # noqa: N815
     usernameFragment: str | None = Field(default=None, max_length=256)  # noqa: N815
@@ -91,8 +101,11 @@ class Signal(Message):
     @model_validator(mode='before')
     @classmethod
     def _one_payload(cls, data: Any) -> Any:
-        if isinstance(data, dict) and sum(key in data for key in PAYLOADS) != 1:
-            raise ValueError('a signal carries exactly one of "description", "candidate" and "renegotiate"')
+        if isinstance(data, dict):
+            if sum(key in data for key in PAYLOADS) != 1:
+                raise ValueError('a signal carries exactly one of "description", "candidate" and "renegotiate"')
+            if data.get('description', 0) is None or data.get('renegotiate', True) is not True:
+                raise ValueError('"description" must be an object and "renegotiate" must be true')
         return data
 
     def payload(self) -> dict[str, Any]:
@@ -148,7 +161,7 @@ def parse(model: type[M], data: Any) -> M:
 
 def _to_skycall_error(error: ValidationError) -> SkyCallError:
     for detail in error.errors():
-        if detail['type'] == 'string_too_long':
+        if detail['type'] in {'string_too_long', 'too_long'}:
             limit = (detail.get('ctx') or {}).get('max_length')
             field = '.'.join(str(part) for part in detail['loc'])
             return SkyCallError('too-large', f'The field "{field}" is too long (at most {limit} characters).')

@@ -11,12 +11,14 @@ reload, a lost connection).
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from .errors import SkyCallError
 
 KNOCK_TTL_SECONDS = 60.0
+CHAT_HISTORY = 500  # messages kept per room
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,10 @@ class RoomStore(Protocol):
         """Remove the member if ``conn`` still holds its seat; ``forget`` also strikes it off the guest list."""
     async def members(self, room: str) -> list[Member]: ...
     async def knocks(self, room: str) -> list[Member]: ...
+    async def add_chat(self, room: str, message: dict[str, Any]) -> None:
+        """Keep a chat message (a JSON-able dict with an ``id``); only the last CHAT_HISTORY stay."""
+    async def chat_history(self, room: str) -> list[dict[str, Any]]:
+        """The kept chat messages of a room, oldest first."""
     async def close(self) -> None: ...
 
 
@@ -64,6 +70,7 @@ class _Room:
     members: dict[str, Member] = field(default_factory=dict)
     knocks: dict[str, tuple[Member, float]] = field(default_factory=dict)
     guests: set[str] = field(default_factory=set)
+    chat: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=CHAT_HISTORY))
     touched: float = field(default_factory=time.monotonic)
 
 
@@ -88,9 +95,12 @@ class MemoryRoomStore:
         state.touched = time.monotonic()
         replaced = state.members.get(member.id)
         others = [m for m in state.members.values() if m.id != member.id]
-        if len(others) >= max_participants:
+        welcome = not others or replaced is not None or member.id in state.guests
+        # A seat is promised to each person knocking right now: two knocks cannot both be let in.
+        knocking = [m for m in self._live_knocks(state) if m.id != member.id]
+        if len(others) + (0 if welcome else len(knocking)) >= max_participants:
             raise SkyCallError('room-full')
-        if others and replaced is None and member.id not in state.guests:
+        if not welcome:
             state.knocks[member.id] = (member, time.monotonic())
             return Joined(seated=False, others=others)
         state.knocks.pop(member.id, None)
@@ -131,10 +141,22 @@ class MemoryRoomStore:
 
     async def knocks(self, room: str) -> list[Member]:
         state = self._get(room)
-        if state is None:
-            return []
+        return self._live_knocks(state) if state else []
+
+    @staticmethod
+    def _live_knocks(state: _Room) -> list[Member]:
         now = time.monotonic()
         return [member for member, since in state.knocks.values() if now - since <= KNOCK_TTL_SECONDS]
+
+    async def add_chat(self, room: str, message: dict[str, Any]) -> None:
+        state = self._get(room)
+        if state is not None:
+            state.chat.append(dict(message))
+            state.touched = time.monotonic()
+
+    async def chat_history(self, room: str) -> list[dict[str, Any]]:
+        state = self._get(room)
+        return [dict(message) for message in state.chat] if state else []
 
     async def close(self) -> None:
         self._rooms.clear()

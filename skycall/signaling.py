@@ -34,18 +34,24 @@ MAX_CONNECTIONS_PER_ADDRESS = 50
 Reply = dict[str, Any]
 
 
-def create_server(store: RoomStore, mint: TicketMint, max_participants: int) -> socketio.AsyncServer:
-    """A socket.io server that only accepts same-origin websocket connections and small frames."""
+def create_server(store: RoomStore, mint: TicketMint, max_participants: int,
+                  relay: socketio.AsyncManager | None = None) -> tuple[socketio.AsyncServer, SignalingNamespace]:
+    """A socket.io server that only accepts same-origin websocket connections and small frames.
+
+    ``relay`` carries events to the other workers (RedisRelay); None serves one process.
+    """
     server = socketio.AsyncServer(
         async_mode='asgi',
+        client_manager=relay,
         cors_allowed_origins=None,  # same origin only: python-socketio's default, never '*'
         transports=['websocket'],
         max_http_buffer_size=protocol.MAX_FRAME,
-        ping_interval=4,
-        ping_timeout=5,
+        ping_interval=3,  # a vanished browser is noticed within ping_interval + ping_timeout (7 s)
+        ping_timeout=4,
     )
-    server.register_namespace(SignalingNamespace(store, mint, max_participants))
-    return server
+    namespace = SignalingNamespace(store, mint, max_participants)
+    server.register_namespace(namespace)
+    return server, namespace
 
 
 def room_key(room: str) -> str:
@@ -59,14 +65,23 @@ def peer_key(room: str, peer: str) -> str:
 def _handler(event: str) -> Callable[[Callable[..., Awaitable[Reply]]], Callable[..., Awaitable[Reply]]]:
     """Turn SkyCallErrors raised by a handler into an `error` event and an error acknowledgement."""
     def decorate(method: Callable[..., Awaitable[Reply]]) -> Callable[..., Awaitable[Reply]]:
-        async def wrapper(self: SignalingNamespace, sid: str, data: Any = None) -> Reply:
+        async def wrapper(self: SignalingNamespace, sid: str, *args: Any) -> Reply:
             try:
-                return await method(self, sid, data)
+                if len(args) > 1:
+                    raise SkyCallError('bad-message', 'An event carries one JSON object.')
+                return await method(self, sid, args[0] if args else None)
             except SkyCallError as error:
-                self.counters[f'error:{error.code}'] += 1
-                reply = error.to_dict(event)
+                failure = error
+            except Exception:  # noqa: BLE001 (the store or the relay failed: say so, keep the connection)
+                log.exception('%s failed', event)
+                failure = SkyCallError('unavailable')
+            self.counters[f'error:{failure.code}'] += 1
+            reply = failure.to_dict(event)
+            try:
                 await self.emit('error', reply, to=sid)
-                return reply
+            except SkyCallError:
+                pass  # the relay is down: the acknowledgement still carries the error
+            return reply
         wrapper.__name__ = method.__name__
         return wrapper
     return decorate
@@ -112,7 +127,8 @@ class SignalingNamespace(socketio.AsyncNamespace):
             await self._evict(ticket.room, joined.replaced)
         await self.enter_room(sid, room_key(ticket.room))
         await self.emit('peer-joined', you, room=room_key(ticket.room), skip_sid=sid)
-        return {'ok': True, 'you': you, 'peers': [member.public() for member in joined.others], 'waiting': False}
+        return {'ok': True, 'you': you, 'peers': [member.public() for member in joined.others], 'waiting': False,
+                'history': await self.store.chat_history(ticket.room)}
 
     @_handler('answer')
     async def on_answer(self, sid: str, data: Any) -> Reply:
@@ -153,6 +169,7 @@ class SignalingNamespace(socketio.AsyncNamespace):
         message = protocol.parse(protocol.Chat, data)
         chat = {'id': secrets.token_urlsafe(6), 'from': session['peer'], 'name': session['name'],
                 'text': message.text, 'ts': time.time()}
+        await self.store.add_chat(session['room'], chat)
         await self.emit('chat', chat, room=room_key(session['room']))
         return {'ok': True, 'id': chat['id']}
 
@@ -182,6 +199,11 @@ class SignalingNamespace(socketio.AsyncNamespace):
             del self._connections[address]
         if session.get('room'):
             await self._leave(sid, session, reason='disconnected')
+
+    async def announce_departures(self, departed: list[tuple[str, Member]]) -> None:
+        """Tell rooms about members whose worker died (found by the store's sweep)."""
+        for room, member in departed:
+            await self.emit('peer-left', {**member.public(), 'reason': 'disconnected'}, room=room_key(room))
 
     async def _seated(self, sid: str) -> dict[str, Any]:
         session = await self.get_session(sid)

@@ -8,13 +8,21 @@ aiortc cannot roll back, which SkyCall never asks of anyone: only the newcomer o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCIceCandidate,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.sdp import candidate_from_sdp
 
 from ..protocol import MAX_CANDIDATE, MAX_SDP
@@ -59,16 +67,10 @@ class PeerLink:
     def handle(self, signal: Signal) -> None:
         self._inbox.put_nowait(signal)
 
-    @property
-    def state(self) -> str:
-        return str(self.pc.connectionState)
-
     async def close(self) -> None:
         self._task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self._task
-        except BaseException:  # noqa: BLE001, S110 (a cancelled or failed link is being closed anyway)
-            pass
         await self.pc.close()
 
     async def round_trip_time(self) -> float | None:
@@ -90,7 +92,8 @@ class PeerLink:
         except MalformedSignal as error:
             self._on_event(self, 'failed', f'{self.peer.name or "The other side"} sent a malformed signal: {error}')
         except Exception as error:  # noqa: BLE001 (whatever aiortc raised, only this link ends)
-            log.warning('peer connection with %s failed: %s', self.peer.id, error, exc_info=log.isEnabledFor(10))
+            # The type only: aiortc's messages can quote SDP, and addresses are not logged (SECURITY.md).
+            log.warning('peer connection with %s failed: %s', self.peer.id, type(error).__name__)
             self._on_event(self, 'failed', f'the connection with {self.peer.name or "the other side"} failed '
                                            f'({type(error).__name__}: {str(error)[:200]})')
 
@@ -134,6 +137,8 @@ class PeerLink:
             has_transceiver = any(t.kind == kind for t in self.pc.getTransceivers())
             if has_transceiver and kind not in transceivers:
                 continue  # already sending this kind
+            if not self.offerer and not has_transceiver:
+                continue  # an answer cannot add media the offer did not have
             received = transceivers[kind].receiver.track if kind in transceivers else None
             track = self.media.track_for(kind, received)
             if track is not None:
@@ -157,7 +162,7 @@ def check_description(data: Any, expected: str) -> RTCSessionDescription:
     return RTCSessionDescription(sdp=sdp, type=expected)
 
 
-def check_candidate(data: Any) -> Any:
+def check_candidate(data: Any) -> RTCIceCandidate | None:
     """An aiortc candidate from a browser's trickled one, None for one to skip; MalformedSignal if unusable."""
     if data is None:
         return None  # end of candidates: aiortc needs nothing
@@ -174,8 +179,8 @@ def check_candidate(data: Any) -> Any:
         candidate = candidate_from_sdp(text.removeprefix('candidate:'))
         if not candidate.ip.endswith('.local'):
             ipaddress.ip_address(candidate.ip)
-    except (AssertionError, ValueError, IndexError) as error:
-        raise MalformedSignal(f'not an ICE candidate ({error or "too few fields"})') from None
+    except (AssertionError, ValueError, IndexError):
+        raise MalformedSignal('not an ICE candidate (it does not parse, or names no address)') from None
     if candidate.protocol.lower() != 'udp' or candidate.component != 1:
         return None  # aiortc speaks ICE over UDP with RTP and RTCP multiplexed: nothing to do with this one
     candidate.sdpMid = mid if isinstance(mid, str) else None

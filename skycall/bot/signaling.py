@@ -36,8 +36,11 @@ class Peer:
 
 @dataclass(kw_only=True, slots=True)
 class Joined:
+    """The join acknowledgement: seated with ``peers``, or ``waiting`` (knocking) to be let in."""
+
     you: Peer
     peers: list[Peer]
+    waiting: bool
 
 
 @dataclass(kw_only=True, slots=True)
@@ -49,6 +52,22 @@ class PeerJoined:
 class PeerLeft:
     peer: Peer
     reason: str
+
+
+@dataclass(kw_only=True, slots=True)
+class Knock:
+    """Someone wants to join; ``ended`` when that knock is over (answered, declined, cancelled)."""
+
+    peer: Peer
+    ended: bool = False
+
+
+@dataclass(kw_only=True, slots=True)
+class Admission:
+    """The answer to our own knock: ``admitted`` (join again) or declined, ``by`` whom."""
+
+    admitted: bool
+    by: str
 
 
 @dataclass(kw_only=True, slots=True)
@@ -80,7 +99,7 @@ class Disconnected:
     reason: str
 
 
-Event = PeerJoined | PeerLeft | Signal | ChatMessage | ServerError | Disconnected
+Event = PeerJoined | PeerLeft | Knock | Admission | Signal | ChatMessage | ServerError | Disconnected
 
 
 def parse_target(target: str, room: str | None = None) -> tuple[str, str]:
@@ -102,16 +121,22 @@ class Signaling:
     """
 
     def __init__(self, server: str, room: str, name: str, on_event: Callable[[Event], None], *,
-                 ticket: str | None = None) -> None:
+                 ticket: str | None = None, local_address: str | None = None) -> None:
         self.server = server.rstrip('/')
         self.room = room
         self.name = name
         self.ticket = ticket
         self.on_event = on_event
-        self.sio = socketio.AsyncClient(reconnection=False, logger=False, engineio_logger=False)
+        self.local_address = local_address
+        self.sio = socketio.AsyncClient(reconnection=False, logger=False, engineio_logger=False,
+                                        handle_sigint=False, http_session=self._http)
         self._closing = False
         self.sio.on('peer-joined', lambda data: self._post(PeerJoined(peer=_peer(data))))
         self.sio.on('peer-left', lambda data: self._post(PeerLeft(peer=_peer(data), reason=_str(data, 'reason'))))
+        self.sio.on('knock', lambda data: self._post(Knock(peer=_peer(data))))
+        self.sio.on('knock-ended', lambda data: self._post(Knock(peer=_peer(data), ended=True)))
+        self.sio.on('admitted', lambda data: self._post(Admission(admitted=True, by=_str(data, 'by'))))
+        self.sio.on('declined', lambda data: self._post(Admission(admitted=False, by=_str(data, 'by'))))
         self.sio.on('signal', self._on_signal)
         self.sio.on('chat', self._on_chat)
         self.sio.on('error', lambda data: self._post(ServerError(code=_str(data, 'code'),
@@ -120,15 +145,20 @@ class Signaling:
 
     async def connect(self) -> Joined:
         """Get a ticket, open the socket and join; raises BotError with a clear message on any refusal."""
-        ticket = self.ticket or await self._fetch_ticket()
+        self.ticket = self.ticket or await self._fetch_ticket()
         try:
             await self.sio.connect(self.server, socketio_path=SOCKETIO_PATH, transports=['websocket'],
                                    wait_timeout=HTTP_TIMEOUT)
         except (socketio.exceptions.ConnectionError, OSError) as error:
             raise BotError('unreachable', f'Cannot reach the signaling server at {self.server}: {error}') from None
-        reply = await self._call('join', {'ticket': ticket})
+        return await self.join()
+
+    async def join(self) -> Joined:
+        """Send ``join`` with our ticket: at the start, and again once let in after knocking."""
+        reply = await self._call('join', {'ticket': self.ticket})
         you, peers = reply.get('you') or {}, reply.get('peers') or []
-        return Joined(you=_peer(you), peers=[_peer(p) for p in peers if isinstance(p, dict)])
+        return Joined(you=_peer(you), peers=[_peer(p) for p in peers if isinstance(p, dict)],
+                      waiting=reply.get('waiting') is True)
 
     async def send(self, to: str, payload: dict[str, Any]) -> None:
         if self.sio.connected:
@@ -136,6 +166,16 @@ class Signaling:
 
     async def chat(self, text: str) -> None:
         await self._call('chat', {'text': text})
+
+    async def answer(self, peer_id: str, admit: bool) -> None:
+        """Let someone knocking in, or turn them away. Someone else may have replied first: no error then."""
+        if self.sio.connected:
+            await self.sio.emit('answer' if admit else 'decline', {'id': peer_id})
+
+    async def state(self, audio: bool, video: bool) -> None:
+        """Tell the room whether we send sound and picture (shown as a muted mark or initials)."""
+        if self.sio.connected:
+            await self.sio.emit('state', {'audio': audio, 'video': video})
 
     async def close(self) -> None:
         """Leave the room (when still connected) and close the socket."""
@@ -150,8 +190,7 @@ class Signaling:
     async def _fetch_ticket(self) -> str:
         url = f'{self.server}/api/rooms/{quote(self.room, safe="")}/tickets'
         try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT)) as http, \
-                    http.post(url, json={'name': self.name}) as response:
+            async with self._http() as http, http.post(url, json={'name': self.name}) as response:
                 body = await response.json(content_type=None) if response.content_length != 0 else None
                 status = response.status
         except (aiohttp.ClientError, TimeoutError, ValueError) as error:
@@ -167,6 +206,11 @@ class Signaling:
             raise BotError('unreachable', f'{self.server} does not look like a SkyCall server (HTTP 404).')
         message = str(body.get('message') or f'HTTP {status}')
         raise BotError('refused', f'SkyCall refused a ticket: {message}')
+
+    def _http(self) -> aiohttp.ClientSession:
+        """An HTTP session, from ``local_address`` when one is given (load tests from many loopback addresses)."""
+        connector = aiohttp.TCPConnector(local_addr=(self.local_address, 0)) if self.local_address else None
+        return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT))
 
     async def _call(self, event: str, data: dict[str, Any]) -> dict[str, Any]:
         try:

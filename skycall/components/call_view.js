@@ -71,6 +71,7 @@ export default {
         }
       }
       this.mediaFailed(null, firstError);
+      this.emitMedia();
       return null;
     },
 
@@ -159,6 +160,7 @@ export default {
           this.addPeer(peer, true); // the newcomer offers
         }
         this.$emit("joined", { you: reply.you, peers: reply.peers });
+        for (const message of reply.history ?? []) this.$emit("chat", { ...message, time: clockTime(message.ts), history: true });
         this.emitMedia();
         this.updateStatus();
       });

@@ -10,7 +10,7 @@ from nicegui import app, events, ui
 from ..calls import Calls
 from ..components.call_view import CallView
 from ..errors import MESSAGES
-from ..protocol import new_peer_id
+from ..protocol import MAX_CHAT, new_peer_id
 from ..tickets import Ticket
 from . import frame
 from .call_style import CSS
@@ -125,8 +125,7 @@ class CallPage:
         on('knock-ended', lambda e: self._close_knock(_text(e, 'id', 64)))
         on('peer-joined', self.peer_joined)
         on('peer-left', self.peer_left)
-        on('chat', lambda e: self.chat.show(_text(e, 'from', 64), _text(e, 'name', 64), _text(e, 'text', 2000),
-                                            _text(e, 'time', 16)))
+        on('chat', self.show_chat)
         on('media', self.media)
         on('media-error', lambda e: ui.notify(_text(e, 'message', 300), type='warning', timeout=10000))
         on('connection', self.connection)
@@ -230,6 +229,10 @@ class CallPage:
             frame.message_dialog(MESSAGES['replaced'])
         elif code != 'no-such-peer':
             ui.notify(_text(e, 'message', 300), type='negative')
+
+    def show_chat(self, e: events.GenericEventArguments) -> None:
+        self.chat.show(_text(e, 'id', 64), _text(e, 'from', 64), _text(e, 'name', 64), _text(e, 'text', MAX_CHAT),
+                       _text(e, 'time', 16), history=bool(_args(e).get('history')))
 
     # ---- my camera and microphone ----
 

@@ -1,7 +1,8 @@
 """The call page's layout: video 75 % and chat 25 % on a desktop; full-screen video on a phone."""
 
 CSS = """
-.skycall-call { display: flex; width: 100%; height: calc(100dvh - 56px); }
+.nicegui-content { padding: 0; gap: 0; height: 100dvh; flex-wrap: nowrap; }
+.skycall-call { display: flex; width: 100%; flex: 1; min-height: 0; }
 .skycall-video-area { flex: 1 1 75%; min-width: 0; display: flex; flex-direction: column; padding: 8px; gap: 8px; }
 .skycall-chat { flex: 0 0 25%; min-width: 240px; display: flex; flex-direction: column; padding: 8px; gap: 8px;
                 background: #111827; }
@@ -32,7 +33,6 @@ CSS = """
 .skycall-controls { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; justify-content: center; }
 .skycall-controls .q-btn { min-height: 44px; }
 @media (max-width: 600px) {
-  .skycall-call { height: calc(100dvh - 56px); }
   .skycall-video-area { padding: 4px; }
   .skycall-stage-wrap { min-height: 0; }
   .skycall-stage { border-radius: 0; }

@@ -19,6 +19,7 @@ class ChatPanel:
         self.on_send = on_send
         self.me = ''
         self.unread = 0
+        self.shown: set[str] = set()  # message ids: a rejoin replays the history, each shows once
         self.is_open = True
         self.at_bottom = True
         self.on_unread: Callable[[int], None] = lambda _count: None
@@ -50,15 +51,18 @@ class ChatPanel:
         else:
             ui.notify(str(reply.get('message', 'The message was not sent.'))[:300], type='negative')
 
-    def show(self, sender_id: str, name: str, text: str, time: str) -> None:
+    def show(self, message_id: str, sender_id: str, name: str, text: str, time: str, history: bool = False) -> None:
+        if message_id in self.shown:
+            return
+        self.shown.add(message_id)
         mine = sender_id == self.me
         with self.messages:
             ui.chat_message(text=text, name=name, stamp=time, sent=mine)  # text, never HTML
-        if mine or (self.is_open and self.at_bottom):
+        if mine or history or (self.is_open and self.at_bottom):
             self.scroll_to_end()
         elif self.is_open:
             self.jump.set_visibility(True)
-        if not self.is_open and not mine:
+        if not self.is_open and not mine and not history:
             self.unread += 1
             self.on_unread(self.unread)
             words = text.split()

@@ -105,6 +105,7 @@ def name_dialog(title: str, submit_label: str,
         with ui.row().classes('w-full justify-end'):
             ui.button('Cancel', on_click=dialog.close).props('flat')
             ui.button(submit_label, on_click=submit).props('unelevated')
+    dialog.on('before-show', lambda: name.set_value(stored_name() or name.value))
     return dialog, name
 
 

@@ -23,7 +23,12 @@ def register(calls: Calls) -> None:
             except SkyCallError as error:
                 ui.notify(error.message, type='negative')
 
+        async def renamed(_name: str) -> None:
+            rename_dialog.close()
+            show_name()
+
         start_dialog, _ = frame.name_dialog('Start a call', 'Start', start)
+        rename_dialog, _ = frame.name_dialog('Your name', 'Save', renamed)
         join_dialog = _join_dialog(calls)
 
         with ui.column().classes('w-full items-center mt-16 gap-6 px-4 text-center'):
@@ -33,10 +38,17 @@ def register(calls: Calls) -> None:
             with ui.row().classes('gap-4 justify-center'):
                 ui.button('Start a call', icon='videocam', on_click=start_dialog.open).props('unelevated size=lg')
                 ui.button('Join a call', icon='login', on_click=join_dialog.open).props('outline size=lg')
-            name = frame.stored_name()
-            if name:
-                with ui.row().classes('items-center gap-2 text-slate-400 mt-8'):
-                    ui.label(f'You are {name}')
+                ui.button('Test call', icon='video_settings', on_click=lambda: ui.navigate.to('/echo')) \
+                    .props('outline size=lg')
+            with ui.row().classes('items-center gap-2 text-slate-400 mt-8') as you:
+                you_are = ui.label()
+                ui.button('Change name', on_click=rename_dialog.open).props('flat dense no-caps')
+
+        def show_name() -> None:
+            you_are.text = f'You are {frame.stored_name()}'
+            you.set_visibility(bool(frame.stored_name()))
+
+        show_name()
 
 
 def _join_dialog(calls: Calls) -> ui.dialog:

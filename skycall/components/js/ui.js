@@ -39,10 +39,12 @@ export function ring() {
 export function describeMediaError(error, stream) {
   const missing = !stream ? "camera and microphone" : stream.getVideoTracks().length ? "microphone" : "camera";
   const name = error?.name;
-  if (name === "NotAllowedError" || name === "SecurityError")
-    return `SkyCall may not use your ${missing}. Allow it in the browser's site settings (it needs https); you can still join and chat.`;
+  if (name === "SecurityError")
+    return `This page may not use a ${missing.replace(" and ", " or ")}: open SkyCall over https. You can still join and chat.`;
+  if (name === "NotAllowedError")
+    return `SkyCall may not use your ${missing}. Allow it in the browser's site settings; you can still join and chat.`;
   if (name === "NotFoundError" || name === "OverconstrainedError")
-    return `No ${missing} was found. You can still join and use the chat.`;
+    return `No ${missing.replace(" and ", " or ")} was found. You can still join and use the chat.`;
   if (name === "NotReadableError")
     return `Your ${missing} is in use by another program. Close it and reload the page.`;
   return `Your ${missing} could not be started (${name ?? "unknown error"}). You can still use the chat.`;

@@ -1,0 +1,237 @@
+"""Join to first frame: A waits in a call; B opens the invite link, gives a name and clicks Join.
+
+Measured from the navigation to B's call page (its performance.timeOrigin) to the first frame of A's
+video presented on B's page (requestVideoFrameCallback), with marks in between taken from outside
+the app by bench/instrument.js. A stays in one call throughout; every run is a fresh B (a new browser
+context: cold cache, as a person who opens an invite for the first time, then passes the invite page
+to the call page), in one long-lived Chromium. B closes its tab after each run.
+
+When B knocks (someone is already in the call), A's page clicks Answer the moment the popup shows:
+the figures hold the machine's part of answering and none of a person's reaction time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from e2e.call_steps import dial
+from e2e.conftest import CHROMIUM_FLAGS
+
+from . import machine
+from .harness import Api, BenchServer, summary
+
+INSTRUMENT = (Path(__file__).parent / 'instrument.js').read_text()
+AUTO_ANSWER = 'window.__benchAutoAnswer = true;'
+CHROMIUM = '/usr/bin/chromium'
+TIMEOUT_MS = 20_000
+# Before each run, wait (a little) for other processes on the machine to go quiet: a browser test
+# running beside a call skews it by hundreds of milliseconds.
+QUIET_CORES = 0.3
+RUN_QUIET_WAIT = 3.0
+
+# B's milestones, ms after the navigation to the call page ("host." ones happen on A's page).
+MILESTONES = [
+    ('responseStart', 'HTML response starts (server rendered the page)'),
+    ('cameraRequested', 'CallView mounted: camera and signaling start'),
+    ('domContentLoaded', 'page loaded (DOMContentLoaded)'),
+    ('signalingSocketOpen', 'signaling websocket open'),
+    ('signalingConnected', 'socket.io connected'),
+    ('cameraReady', 'camera ready (getUserMedia resolved)'),
+    ('knocking', 'join acknowledged: knocking'),
+    ('host.knockReceived', 'A: knock arrives'),
+    ('host.answerButtonShown', 'A: Answer button shows (clicked at once)'),
+    ('host.answerKnockSent', 'A: answer sent'),
+    ('admitted', 'B admitted'),
+    ('joined', 'signaling joined (seated)'),
+    ('offerSent', 'offer sent'),
+    ('host.offerReceived', 'A: offer arrives'),
+    ('host.answerSent', 'A: answer SDP sent'),
+    ('answerReceived', 'answer received'),
+    ('iceConnected', 'ICE connected'),
+    ('peerConnected', 'DTLS done (connectionState connected)'),
+    ('videoTrack', 'remote video track (ontrack)'),
+    ('firstFrame', 'first frame of A on screen'),
+]
+
+# The critical path as consecutive intervals: they add up to the total.
+PHASES = [
+    ('page loaded', None, 'domContentLoaded'),
+    ('camera ready and signaling joined (in parallel; the later one counts)', 'domContentLoaded', 'readyToOffer'),
+    ('offer created', 'readyToOffer', 'offerSent'),
+    ('offer/answer exchanged', 'offerSent', 'answerReceived'),
+    ('ICE connected', 'answerReceived', 'iceConnected'),
+    ('first frame (DTLS, first keyframe, decode)', 'iceConnected', 'firstFrame'),
+]
+
+# The signaling side path in detail, and the camera beside it.
+SIGNALING_STEPS = [
+    ('mounted -> websocket open', 'cameraRequested', 'signalingSocketOpen'),
+    ('websocket open -> socket.io connected', 'signalingSocketOpen', 'signalingConnected'),
+    ('socket.io connected -> join acknowledged (knocking)', 'signalingConnected', 'knocking'),
+    ('A: knock arrives (before B\'s own acknowledgement) -> Answer button shows', 'host.knockReceived',
+     'host.answerButtonShown'),
+    ('A: Answer clicked -> answer sent', 'host.answerButtonShown', 'host.answerKnockSent'),
+    ('A: answer sent -> B admitted', 'host.answerKnockSent', 'admitted'),
+    ('admitted -> seated (second join)', 'admitted', 'joined'),
+    ('mounted -> seated (whole signaling path)', 'cameraRequested', 'joined'),
+    ('mounted -> camera ready (beside it)', 'cameraRequested', 'cameraReady'),
+]
+
+PAGE_STEPS = [
+    ('navigation -> HTML response starts (server renders the page)', None, 'responseStart'),
+    ('HTML response -> last script or style sheet arrived', 'responseStart', 'lastResourceLoaded'),
+    ('last script arrived -> CallView mounted', 'lastResourceLoaded', 'cameraRequested'),
+    ('main thread blocked by long tasks before the mount (sum)', None, 'longTasksBeforeMount'),
+]
+
+EXCHANGE_STEPS = [
+    ('B seated -> RTCPeerConnection created', 'joined', 'peerConnectionCreated'),
+    ('RTCPeerConnection created -> offer set (setLocalDescription)', 'peerConnectionCreated', 'offerSet'),
+    ('offer set -> offer sent', 'offerSet', 'offerSent'),
+    ('B offer sent -> A offer arrives (relay)', 'offerSent', 'host.offerReceived'),
+    ('A offer arrives -> A offer applied (setRemoteDescription)', 'host.offerReceived', 'host.remoteOfferApplied'),
+    ('A offer applied -> A answer set (setLocalDescription)', 'host.remoteOfferApplied', 'host.answerSet'),
+    ('A answer set -> A answer sent', 'host.answerSet', 'host.answerSent'),
+    ('A answer sent -> B answer arrives (relay)', 'host.answerSent', 'answerReceived'),
+]
+
+
+def run(runs: int = 24, warmup: int = 2, time_bound: float = 180.0) -> dict[str, Any]:
+    """``warmup`` discarded runs, then ``runs`` measured ones (fewer if ``time_bound`` seconds pass)."""
+    started = time.monotonic()
+    samples: list[dict[str, float]] = []
+    failures: list[str] = []
+    with BenchServer() as server:
+        rooms = asyncio.run(_rooms(server, 4))  # before Playwright's own event loop starts
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, chromium_sandbox=False)
+            version = browser.version
+            host: Host | None = None
+            attempt = 0
+            while attempt < warmup + runs and time.monotonic() - started < time_bound:
+                others = machine.wait_until_quiet(QUIET_CORES, max_seconds=RUN_QUIET_WAIT, window=0.5)
+                try:
+                    if host is None:
+                        host = Host(browser, server.url, f'{server.url}/dial/{rooms.pop()}')
+                    sample = host.receive_guest()
+                    sample['otherCores'] = others['other_cores']
+                except Exception as error:  # noqa: BLE001 (a failed run is counted, and the host starts afresh)
+                    failures.append(f'{type(error).__name__}: {error}'.splitlines()[0][:200])
+                    if host is not None:
+                        host.close()
+                    host = None
+                    if len(failures) > 3 or not rooms:
+                        raise
+                    continue
+                if attempt >= warmup:
+                    samples.append(sample)
+                attempt += 1
+            if host is not None:
+                host.close()
+            browser.close()
+    return {**_report(samples, version, warmup, time.monotonic() - started), 'failed_runs': failures}
+
+
+async def _rooms(server: BenchServer, count: int) -> list[str]:
+    api = Api(server)
+    try:
+        return [await api.create_room('127.0.0.200') for _ in range(count)]
+    finally:
+        await api.close()
+
+
+def _person(browser: Browser, base_url: str, *scripts: str) -> tuple[BrowserContext, Page]:
+    context = browser.new_context(base_url=base_url)
+    context.set_default_timeout(TIMEOUT_MS)
+    for script in scripts:
+        context.add_init_script(script)
+    return context, context.new_page()
+
+
+class Host:
+    """A, waiting in a call; B after B comes through the invite link."""
+
+    def __init__(self, browser: Browser, base_url: str, link: str) -> None:
+        self.browser, self.base_url, self.link = browser, base_url, link
+        self.context, self.page = _person(browser, base_url, AUTO_ANSWER, INSTRUMENT)
+        self.guests = 0
+        dial(self.page, link, 'Ada')  # the first in an empty room is seated at once
+        self.page.wait_for_function('() => "joined" in window.__bench.marks && "cameraReady" in window.__bench.marks')
+
+    def receive_guest(self) -> dict[str, float]:
+        """A fresh B opens the invite link and joins; B's tab closes once A's first frame shows."""
+        self.page.evaluate('() => { window.__bench.events.length = 0; }')
+        context, grace = _person(self.browser, self.base_url, INSTRUMENT)
+        try:
+            dial(grace, self.link, 'Grace')
+            grace.wait_for_function('() => "firstFrame" in window.__bench.marks')
+            marks: dict[str, Any] = grace.evaluate("""() => {
+                const nav = performance.getEntriesByType('navigation')[0];
+                const origin = performance.timeOrigin;
+                const marks = window.__bench.marks;
+                // Until the app mounted: when the last script or style sheet arrived, and how long the
+                // main thread was blocked by long tasks (parsing, running, compiling styles).
+                const mounted = marks.cameraRequested ?? Infinity;
+                const loaded = performance.getEntriesByType('resource')
+                    .map((r) => [r.initiatorType, origin + r.responseEnd])
+                    .filter(([type, end]) => ['script', 'link', 'css'].includes(type) && end < mounted)
+                    .map(([, end]) => end);
+                const blocked = window.__bench.longTasks.filter(([start]) => start < mounted)
+                    .reduce((sum, [, duration]) => sum + duration, 0);
+                return {...marks, navigationStart: origin,
+                        responseStart: origin + nav.responseStart, responseEnd: origin + nav.responseEnd,
+                        domContentLoaded: origin + nav.domContentLoadedEventEnd,
+                        lastResourceLoaded: loaded.length ? Math.max(...loaded) : origin + nav.responseEnd,
+                        longTasksBeforeMount: origin + blocked};
+            }""")
+            host_events: list[list[Any]] = self.page.evaluate('() => window.__bench.events')
+        finally:
+            context.close()
+        # The seat must be free before the next B comes: wait until A has heard that B left.
+        self.page.wait_for_function('() => window.__bench.events.some(([name]) => name === "peerLeft")')
+        return _relative(marks, host_events)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def _relative(marks: dict[str, Any], host_events: list[list[Any]]) -> dict[str, float]:
+    """Marks as milliseconds after B's navigation; A's marks on the same clock, after B navigated."""
+    origin = marks['navigationStart']
+    sample = {name: value - origin for name, value in marks.items()
+              if isinstance(value, int | float) and name != 'navigationStart'}
+    sample['readyToOffer'] = max(sample['cameraReady'], sample['joined'])
+    sample['cameraLast'] = float(sample['cameraReady'] > sample['joined'])
+    for name, t, _ in host_events:
+        if t >= origin:
+            sample.setdefault(f'host.{name}', t - origin)
+    return sample
+
+
+def _report(samples: list[dict[str, float]], version: str, warmup: int, seconds: float) -> dict[str, Any]:
+    def interval(start: str | None, end: str) -> list[float]:
+        return [s[end] - (s[start] if start else 0.0) for s in samples if end in s and (start is None or start in s)]
+
+    labelled = [(label, start, end) for label, start, end in PAGE_STEPS + SIGNALING_STEPS + EXCHANGE_STEPS]
+    return {
+        'chromium': version,
+        'runs': len(samples),
+        'warmup_runs': warmup,
+        'seconds': round(seconds, 1),
+        'first_frame_ms': summary(interval(None, 'firstFrame')),
+        'join_click_to_first_frame_ms': summary(interval('joinClick', 'firstFrame')),
+        'join_click_to_call_navigation_ms': summary([-v for v in interval(None, 'joinClick')]),
+        'camera_was_last': sum(s.get('cameraLast', 0) for s in samples),
+        'other_cores_before_runs': summary([s['otherCores'] for s in samples if 'otherCores' in s]),
+        'knocked': sum('knocking' in s for s in samples),
+        'answered_by_fallback': sum('host.answerFallback' in s for s in samples),
+        'milestones_ms': {name: {'label': label, **summary(interval(None, name))} for name, label in MILESTONES},
+        'phases_ms': {label: summary(interval(start, end)) for label, start, end in PHASES},
+        'steps_ms': {label: summary(interval(start, end)) for label, start, end in labelled},
+        'samples': samples,
+    }

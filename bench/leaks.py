@@ -1,0 +1,97 @@
+"""Leaks: the server's memory after 1,000 join-and-leave cycles, against the start.
+
+A host sits in each of ROOMS rooms. One cycle is a guest connecting, joining (it knocks, the host
+answers, it joins again and is seated), and going away. Two batches of cycles run one after the other:
+guests that hang up (`leave`, then disconnect) and guests that close the tab (disconnect only).
+Memory is the server's VmRSS after a pause: at a fresh start, after a warm-up batch, and after each
+batch; the growth over a batch is what the target is about. A second batch of hang-ups at the end
+tells a leak (it grows again) from the allocator settling (it does not).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from .harness import Api, BenchServer, Deadline, Peer, loopback_addresses, seat_guest, settle
+
+ROOMS = 20
+CYCLES = 1000
+WARMUP_CYCLES = 200
+CYCLES_PER_ADDRESS = 14  # two joins each: 28 joins, under the server's 30 a minute per address
+BATCHES = (('leave', True), ('close_tab', False), ('leave_again', True))
+
+
+async def measure(cycles: int = CYCLES, time_bound: float = 120.0) -> dict[str, Any]:
+    deadline = Deadline(time_bound)
+    with BenchServer() as server:
+        api = Api(server)
+        rss_start = await settle(server, 1.0)
+        hosts = await _hosts(api, server)
+        address_pool = iter(loopback_addresses(
+            sum(-(-n // CYCLES_PER_ADDRESS) for n in [WARMUP_CYCLES] + [cycles] * len(BATCHES)), first=10))
+        await _batch(api, server, hosts, WARMUP_CYCLES, address_pool, hang_up=True, deadline=deadline)
+        rss_warm = await settle(server, 2.0)
+        batches = {}
+        rss_before = rss_warm
+        for name, hang_up in BATCHES:
+            started = time.perf_counter()
+            done = await _batch(api, server, hosts, cycles, address_pool, hang_up=hang_up, deadline=deadline)
+            seconds = time.perf_counter() - started
+            rss_after = await settle(server, 2.0)
+            batches[name] = {'cycles': done, 'seconds': round(seconds, 2), 'cycles_per_s': round(done / seconds, 1),
+                             'rss_before_bytes': rss_before, 'rss_after_bytes': rss_after,
+                             'growth_bytes': rss_after - rss_before}
+            rss_before = rss_after
+        await asyncio.gather(*(host.disconnect() for host, _ in hosts))
+        await api.close()
+    return {'rooms': ROOMS, 'warmup_cycles': WARMUP_CYCLES, 'rss_start_bytes': rss_start,
+            'rss_after_warmup_bytes': rss_warm, 'batches': batches,
+            'growth_since_start_bytes': rss_before - rss_start}
+
+
+async def _hosts(api: Api, server: BenchServer) -> list[tuple[Peer, str]]:
+    """ROOMS rooms, each with its host seated; returns (host, room)."""
+    address = '127.0.0.2'
+    hosts = []
+    for _ in range(ROOMS):
+        room = await api.create_room(address)
+        host = Peer(server.url, address)
+        await host.connect()
+        if not await host.join_or_knock(await api.ticket(room, 'Host', address)):
+            raise RuntimeError('a host in an empty room was not seated')
+        hosts.append((host, room))
+    return hosts
+
+
+async def _batch(api: Api, server: BenchServer, hosts: list[tuple[Peer, str]], cycles: int,
+                 addresses: Any, hang_up: bool, deadline: Deadline) -> int:
+    """``cycles`` guest visits, one room at a time per host, all hosts at once; returns how many ran."""
+    per_room = cycles // len(hosts)
+    batch_addresses = [next(addresses) for _ in range(-(-cycles // CYCLES_PER_ADDRESS))]
+    done = 0
+
+    async def visits(index: int, host: Peer, room: str) -> None:
+        nonlocal done
+        for visit in range(per_room):
+            if deadline.passed():
+                return
+            n = index * per_room + visit
+            address = batch_addresses[n // CYCLES_PER_ADDRESS]
+            guest = Peer(server.url, address)
+            ticket = await api.ticket(room, 'Guest', address)
+            await guest.connect()
+            await seat_guest(host, guest, ticket)
+            if hang_up:
+                await guest.leave()
+            await guest.disconnect()
+            await host.saw_leave(ticket['peer'])  # the seat is free again before the next guest comes
+            done += 1
+
+    await asyncio.gather(*(visits(index, host, room) for index, (host, room) in enumerate(hosts)))
+    return done
+
+
+def run() -> dict[str, Any]:
+    return asyncio.run(measure())

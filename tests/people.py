@@ -1,0 +1,153 @@
+"""People in a call, as real socket.io clients of a real SkyCall server (or of one worker of several)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+import aiohttp
+import socketio
+
+from tests.conftest import new_address
+
+
+class Server(Protocol):
+    url: str
+
+    async def ticket(self, room: str, name: str) -> dict[str, str]: ...
+
+
+WAIT = 5.0  # seconds to wait for anything the server should do at once
+NOTHING = object()  # "send the event without any data"
+
+
+class Participant:
+    """One socket.io client: what it sends, and everything it receives, in order."""
+
+    def __init__(self, server: Server, name: str, address: str) -> None:
+        self.server = server
+        self.name = name
+        self.address = address
+        self.sio = socketio.AsyncClient(
+            reconnection=False,
+            http_session=lambda: aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(address, 0))),
+        )
+        self.inbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self.received: list[tuple[str, Any]] = []
+        self.gone = asyncio.Event()
+        self.sids: set[str] = set()
+        self.id = ''
+        self.ticket = ''
+        self.joined: dict[str, Any] = {}
+        self.you: dict[str, str] = {}
+        self.sio.on('*', self._on_event)
+        self.sio.on('disconnect', self._on_disconnect)
+
+    async def connect(self, headers: dict[str, str] | None = None, url: str | None = None) -> Participant:
+        """Connect to the server, or to ``url`` (one worker of several)."""
+        await self.sio.connect(url or self.server.url, headers=headers or {}, transports=['websocket'],
+                               socketio_path='/signal/socket.io', wait_timeout=WAIT)
+        self.sids = {sid for sid in (self.sio.get_sid('/'), self.sio.eio.sid) if sid}
+        return self
+
+    async def enter(self, ticket: dict[str, str], let_in_by: Participant | None = None) -> dict[str, Any]:
+        """Join with a ticket from the API and be seated: at once, or after knocking, when ``let_in_by``
+        (a member of the room) answers. Fails the test if it goes any other way."""
+        self.ticket, self.id = ticket['ticket'], ticket['peer']
+        reply = await self.call('join', {'ticket': self.ticket})
+        if let_in_by is not None:
+            assert reply == {'ok': True, 'waiting': True, 'you': reply['you'], 'peers': []}, reply
+            assert await let_in_by.expect('knock') == reply['you']
+            assert await let_in_by.call('answer', {'id': self.id}) == {'ok': True}
+            assert await self.expect('admitted') == {'by': let_in_by.you['name']}
+            assert await let_in_by.expect('knock-ended') == {**reply['you'], 'reason': 'answered'}
+            reply = await self.call('join', {'ticket': self.ticket})
+        assert reply == {'ok': True, 'waiting': False, 'you': reply['you'], 'peers': reply['peers'],
+                         'history': reply['history']}, reply
+        self.joined, self.you = reply, reply['you']
+        return reply
+
+    async def call(self, event: str, data: Any = NOTHING) -> Any:
+        """Send ``event`` and return the server's acknowledgement."""
+        if data is NOTHING:
+            return await self.sio.call(event, timeout=WAIT)
+        return await self.sio.call(event, data, timeout=WAIT)
+
+    async def say(self, text: str) -> dict[str, Any]:
+        reply = await self.call('chat', {'text': text})
+        assert reply.get('ok') is True, reply
+        return reply
+
+    async def fails(self, event: str, data: Any, code: str) -> dict[str, Any]:
+        """Send ``event``; the acknowledgement and an ``error`` event must both carry ``code``."""
+        reply = await self.call(event, data)
+        assert reply == {'ok': False, 'code': code, 'message': reply['message'], 'event': event}, reply
+        assert reply['message']
+        assert await self.expect('error') == reply
+        return reply
+
+    async def next(self) -> tuple[str, Any]:
+        """The next event received, whatever it is."""
+        return await asyncio.wait_for(self.inbox.get(), WAIT)
+
+    async def expect(self, event: str) -> Any:
+        """The payload of the next event received, which must be ``event``."""
+        received, data = await self.next()
+        assert received == event, f'{self.name} expected {event!r}, got {received!r}: {data!r}'
+        return data
+
+    def heard_nothing_more(self) -> bool:
+        """True when nothing is waiting to be read; meaningful once a later message has arrived."""
+        return self.inbox.empty()
+
+    async def catch_up(self) -> None:
+        """Say something and read until it comes back: whatever was sent to us before has arrived."""
+        marker = (await self.say(f'{self.name} catching up'))['id']
+        while not ((received := await self.next())[0] == 'chat' and received[1]['id'] == marker):
+            pass
+
+    async def hangs_up(self) -> None:
+        assert await self.call('leave', {}) == {'ok': True}
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
+        await asyncio.wait_for(self.gone.wait(), WAIT)
+
+    async def _on_event(self, event: str, *args: Any) -> None:
+        data = args[0] if len(args) == 1 else list(args)
+        self.received.append((event, data))
+        self.inbox.put_nowait((event, data))
+
+    async def _on_disconnect(self, reason: Any = None) -> None:
+        self.gone.set()
+
+
+class People:
+    """Makes participants for one test, and disconnects whoever is left at its end."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.everyone: list[Participant] = []
+
+    async def connect(self, name: str = 'someone', *, address: str | None = None,
+                      headers: dict[str, str] | None = None, url: str | None = None) -> Participant:
+        person = Participant(self.server, name, address or new_address())
+        self.everyone.append(person)
+        return await person.connect(headers, url)
+
+    async def join(self, room: str, name: str, *, let_in_by: Participant | None = None,
+                   address: str | None = None, url: str | None = None) -> Participant:
+        """A person gets a ticket for ``room`` over HTTP, connects (to ``url``, a worker, if given) and
+        joins: seated at once in an empty room, else after knocking, when ``let_in_by`` answers."""
+        ticket = await self.server.ticket(room, name)
+        person = await self.connect(name, address=address, url=url)
+        await person.enter(ticket, let_in_by=let_in_by)
+        return person
+
+    async def close(self) -> None:
+        for person in self.everyone:
+            if person.sio.connected:
+                await person.sio.disconnect()
+            http = person.sio.eio.http  # left open by a refused handshake
+            if http is not None and not http.closed:
+                await http.close()

@@ -1,0 +1,177 @@
+"""Several SkyCall workers sharing one Redis behind HAProxy: calls across workers, and the faults
+they must survive (Redis going away and coming back, a worker dying). Real processes throughout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from deploy.cluster import Cluster, Worker
+from tests.conftest import new_address
+from tests.people import Participant, People
+from tests.redis_process import RedisProcess
+from tests.server import free_port
+
+SECRET = 'skycall-cluster-tests-secret-0123456789'
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ClusterServer:
+    """The cluster as the tests' People see it: the load balancer's URL and its ticket API."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.url = cluster.url
+        self.workers = cluster.workers
+
+    async def create_room(self) -> str:
+        transport = httpx.AsyncHTTPTransport(local_address=new_address())
+        async with httpx.AsyncClient(base_url=self.url, transport=transport, timeout=5) as client:
+            response = await client.post('/api/rooms')
+        assert response.status_code == 201, response.text
+        return str(response.json()['room'])
+
+    async def ticket(self, room: str, name: str) -> dict[str, str]:
+        async with httpx.AsyncClient(base_url=self.url, timeout=5) as client:
+            response = await client.post(f'/api/rooms/{room}/tickets', json={'name': name})
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+
+@pytest.fixture(scope='module')
+def redis_server() -> Iterator[RedisProcess]:
+    server = RedisProcess().start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture(scope='module')
+def server(redis_server: RedisProcess) -> Iterator[ClusterServer]:
+    cluster = Cluster(2, free_port(), redis_server.url, SECRET, ROOT / '.pytest_cache' / 'cluster')
+    cluster.start()
+    for worker in cluster.workers:
+        worker.wait_until('/readyz')
+    yield ClusterServer(cluster)
+    cluster.stop()
+
+
+@pytest.fixture
+async def people(server: ClusterServer) -> AsyncIterator[People]:
+    crowd = People(server)  # type: ignore[arg-type]
+    yield crowd
+    await crowd.close()
+
+
+async def call_across_workers(server: ClusterServer, people: People) -> tuple[Participant, Participant]:
+    """Ada on the first worker, Bob on the second, in one room: Bob knocks and Ada lets him in."""
+    room = await server.create_room()
+    ada = await people.join(room, 'Ada', url=server.workers[0].url)
+    bob = await people.join(room, 'Bob', let_in_by=ada, url=server.workers[1].url)
+    assert await ada.expect('peer-joined') == {'id': bob.id, 'name': 'Bob'}
+    return ada, bob
+
+
+async def test_two_people_on_different_workers_signal_and_chat(server: ClusterServer, people: People) -> None:
+    ada, bob = await call_across_workers(server, people)
+
+    offer = {'type': 'offer', 'sdp': 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n'}
+    assert await bob.call('signal', {'to': ada.id, 'description': offer}) == {'ok': True}
+    assert await ada.expect('signal') == {'from': bob.id, 'description': offer}
+    assert await ada.call('signal', {'to': bob.id, 'renegotiate': True}) == {'ok': True}
+    assert await bob.expect('signal') == {'from': ada.id, 'renegotiate': True}
+
+    await ada.say('hello from worker one')
+    await bob.say('hello from worker two')
+    for person in (ada, bob):
+        texts = [(await person.expect('chat'))['text'] for _ in range(2)]
+        assert texts == ['hello from worker one', 'hello from worker two']
+
+
+async def test_two_people_through_the_load_balancer(server: ClusterServer, people: People) -> None:
+    room = await server.create_room()
+    ada = await people.join(room, 'Ada')
+    bob = await people.join(room, 'Bob', let_in_by=ada)
+    await bob.say('via HAProxy')
+    assert (await ada.expect('peer-joined'))['name'] == 'Bob'
+    assert (await ada.expect('chat'))['text'] == 'via HAProxy'
+
+
+async def test_a_redis_outage_is_reported_and_healed_within_two_seconds(
+        server: ClusterServer, people: People, redis_server: RedisProcess, tmp_path: Path) -> None:
+    ada, bob = await call_across_workers(server, people)
+
+    redis_server.stop()
+    for worker in server.workers:
+        await until_status(worker.url + '/readyz', 503)
+        await until_status(worker.url + '/healthz', 200)
+    # Said during the outage: the sender is told it did not go out.
+    reply = await ada.call('chat', {'text': 'anyone there?'})
+    assert reply['ok'] is False and reply['code'] == 'unavailable', reply
+    assert await ada.expect('error') == reply
+    # A worker that starts while Redis is down starts, and says it is not ready.
+    late = Worker(free_port(), {**server.cluster.workers[0].env}, tmp_path)
+    late.start()
+    try:
+        late.wait_until('/healthz')
+        await until_status(late.url + '/readyz', 503)
+        await asyncio.sleep(10 - 2)  # the outage lasts 10 s in all (the issue's scenario), not a condition
+
+        redis_server.start()
+        back = time.monotonic()
+        delivered = await chat_gets_through(ada, bob)
+        assert delivered - back <= 2.0, f'relay came back after {delivered - back:.2f} s'
+        for worker in [*server.workers, late]:
+            await until_status(worker.url + '/readyz', 200)
+    finally:
+        late.stop()
+
+
+async def test_the_members_of_a_dead_worker_leave_no_ghost(server: ClusterServer, people: People) -> None:
+    ada, bob = await call_across_workers(server, people)
+
+    server.workers[1].kill()  # Bob's worker dies without a word to anyone
+    try:
+        # Noticed when the dead worker's heartbeat (10 s) has lapsed and a sweep (every 3 s) ran.
+        event, left = await asyncio.wait_for(ada.inbox.get(), timeout=20)
+        assert (event, left) == ('peer-left', {'id': bob.id, 'name': 'Bob', 'reason': 'disconnected'})
+    finally:
+        server.workers[1].start()
+        server.workers[1].wait_until('/readyz')
+
+
+async def chat_gets_through(sender: Participant, receiver: Participant, within: float = 5) -> float:
+    """Say numbered lines until the receiver hears one; the moment it did."""
+    deadline = time.monotonic() + within
+    n = 0
+    while time.monotonic() < deadline:
+        n += 1
+        reply = await sender.call('chat', {'text': f'probe {n}'})
+        if reply.get('ok'):
+            try:
+                while True:
+                    event, data = await asyncio.wait_for(receiver.inbox.get(), 0.2)
+                    if event == 'chat' and data['text'] == f'probe {n}':
+                        return time.monotonic()
+            except TimeoutError:
+                continue
+        await asyncio.sleep(0.05)  # pacing the probes, not waiting for a condition
+    raise AssertionError('chat did not get through after Redis came back')
+
+
+async def until_status(url: str, status: int, within: float = 10) -> None:
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient(timeout=1) as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(url)).status_code == status:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)  # polling a condition, with a deadline
+    raise AssertionError(f'{url} did not answer {status} within {within} s')

@@ -28,6 +28,7 @@ CONNECTIONS = 1000
 PER_ADDRESS = 10
 CONCURRENCY = 50  # connection attempts in flight at once
 IDLE_SECONDS = 5.0  # how long the seated connections sit idle (pings only) before memory is read
+TIME_BOUND = 120.0  # seconds for SkyCall's part; half of it for each calibration
 
 
 async def measure(connections: int = CONNECTIONS) -> dict[str, Any]:
@@ -126,11 +127,11 @@ def _allow_open_files(wanted: int) -> None:
 
 def run() -> dict[str, Any]:
     """SkyCall, then the bare relay with NiceGUI's websocket implementation (wsproto) and uvicorn's default."""
-    results = asyncio.run(measure())
+    results = asyncio.run(asyncio.wait_for(measure(), TIME_BOUND))
     results['calibration'] = {}
     for ws in ('wsproto', 'websockets'):
         try:
-            results['calibration'][ws] = asyncio.run(calibrate(ws))
+            results['calibration'][ws] = asyncio.run(asyncio.wait_for(calibrate(ws), TIME_BOUND / 2))
         except Exception as error:  # noqa: BLE001 (calibration is optional: say why it is missing)
             results['calibration'][ws] = {'error': f'{type(error).__name__}: {error}'[:200]}
     return results

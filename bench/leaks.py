@@ -23,7 +23,7 @@ CYCLES_PER_ADDRESS = 14  # two joins each: 28 joins, under the server's 30 a min
 BATCHES = (('leave', True), ('close_tab', False), ('leave_again', True))
 
 
-async def measure(cycles: int = CYCLES, time_bound: float = 120.0) -> dict[str, Any]:
+async def measure(cycles: int = CYCLES, time_bound: float = 150.0) -> dict[str, Any]:
     deadline = Deadline(time_bound)
     with BenchServer() as server:
         api = Api(server)
@@ -46,7 +46,7 @@ async def measure(cycles: int = CYCLES, time_bound: float = 120.0) -> dict[str, 
             rss_before = rss_after
         await asyncio.gather(*(host.disconnect() for host, _ in hosts))
         await api.close()
-    return {'rooms': ROOMS, 'warmup_cycles': WARMUP_CYCLES, 'rss_start_bytes': rss_start,
+    return {'rooms': ROOMS, 'cycles': cycles, 'warmup_cycles': WARMUP_CYCLES, 'rss_start_bytes': rss_start,
             'rss_after_warmup_bytes': rss_warm, 'batches': batches,
             'growth_since_start_bytes': rss_before - rss_start}
 

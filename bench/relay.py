@@ -270,9 +270,9 @@ def _stopped_by(steps: list[dict[str, Any]]) -> str:
 def run() -> dict[str, Any]:
     """SkyCall's relay, then the same load against the bare relay with NiceGUI's websocket implementation
     (wsproto) and with uvicorn's default one (websockets)."""
-    results = asyncio.run(measure())
-    results['across_workers'] = _or_error(lambda: asyncio.run(measure_across_workers()))
-    results['calibration'] = {ws: _or_error(lambda ws=ws: asyncio.run(calibrate(ws)))
+    results = asyncio.run(asyncio.wait_for(measure(), 150))
+    results['across_workers'] = _or_error(lambda: asyncio.run(asyncio.wait_for(measure_across_workers(), 100)))
+    results['calibration'] = {ws: _or_error(lambda ws=ws: asyncio.run(asyncio.wait_for(calibrate(ws), 60)))
                               for ws in ('wsproto', 'websockets')}
     return results
 

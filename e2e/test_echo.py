@@ -65,7 +65,7 @@ def test_a_browser_and_a_bot_see_each_other_and_chat(person, server, tmp_path):
         ada.page.get_by_role('button', name='Hang up').click()
         assert robot.wait() == 0
         robot.expect_line('Ada hung up.')
-    assert recorded_frames(recording) == {'audio': True, 'video': True}  # the bot received both from the browser
+    assert recorded_frames(recording) == {'audio': True, 'video': True}, robot.output()  # and recorded both
 
 
 @pytest.fixture(scope='module')
@@ -138,6 +138,11 @@ class BotProcess:
                 self.seen.append(self.lines.get(timeout=max(deadline - time.monotonic(), 0.01)))
             except queue.Empty:
                 raise AssertionError(f'the bot never printed {text!r}; it printed {self.seen}') from None
+
+    def output(self) -> str:
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        return '\n'.join(self.seen)
 
     def wait(self, timeout: float = 20) -> int:
         return self.process.wait(timeout=timeout)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+import av
 from aiortc import MediaStreamTrack
-from aiortc.contrib.media import MediaRecorder, MediaRelay
+from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
+
+log = logging.getLogger(__name__)
+FIRST_FRAME_TIMEOUT = 5.0
 
 from .signaling import ChatMessage, Peer
 
@@ -33,7 +39,7 @@ class Reception:
                  on_frame: Callable[[], Awaitable[None]]) -> None:
         self.relay = relay
         self.received = Received()
-        self.recorder = MediaRecorder(record) if record else None
+        self.recorder = Recorder(record) if record else None
         self.recording: str | None = None
         self._out = out
         self._on_frame = on_frame
@@ -49,17 +55,14 @@ class Reception:
         if self.recorder is None or self.recording is not None or not tracks:
             return
         self.recording = peer.id
-        for track in tracks:
-            self.recorder.addTrack(self.relay.subscribe(track))
-        await self.recorder.start()
+        self.recorder.start([self.relay.subscribe(track) for track in tracks])
         self._out(f'Recording {printable(peer.name) or peer.id}')
 
     async def close(self) -> None:
         for task in list(self._sinks):
             task.cancel()
-        if self.recorder is not None and self.recording is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.recorder.stop(), 5)
+        if self.recorder is not None:
+            await self.recorder.stop()
 
     async def _sink(self, peer: Peer, track: MediaStreamTrack) -> None:
         key = (peer.id, track.kind)
@@ -74,6 +77,81 @@ class Reception:
             pass
         finally:
             track.stop()
+
+
+class Recorder:
+    """Writes the tracks of one peer to a file (the format from its name: .mkv, .mp4, .webm, .wav, …).
+
+    Unlike aiortc's MediaRecorder it writes nothing before every track has sent its first frame: the
+    file's header needs the picture size, and the sound, which usually comes first, would otherwise be
+    written under a header without it (the picture is then lost).
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self, tracks: list[MediaStreamTrack]) -> None:
+        self._task = asyncio.create_task(self._run(tracks))
+
+    async def stop(self) -> None:
+        """Finish the file; the tracks have ended by now (their peer connection is closed), or are cut."""
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), 5)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self, tracks: list[MediaStreamTrack]) -> None:
+        firsts = await asyncio.gather(*(_first_frame(track) for track in tracks))
+        started = [(track, frame) for track, frame in zip(tracks, firsts, strict=True) if frame is not None]
+        if not started:
+            return
+        container = av.open(self.path, mode='w')
+        streams = [_add_stream(container, track.kind, frame) for track, frame in started]
+        try:
+            await asyncio.gather(*(_write(container, stream, track, frame)
+                                   for stream, (track, frame) in zip(streams, started, strict=True)))
+        except Exception as error:  # noqa: BLE001 (a recording that fails must not end the call)
+            log.warning('recording to %s failed: %s', self.path, error)
+        finally:
+            for stream in streams:
+                with contextlib.suppress(Exception):
+                    for packet in stream.encode(None):
+                        container.mux(packet)
+            container.close()
+
+
+async def _first_frame(track: MediaStreamTrack) -> Any:
+    try:
+        return await asyncio.wait_for(track.recv(), FIRST_FRAME_TIMEOUT)
+    except (TimeoutError, MediaStreamError):
+        return None  # a kind the peer does not send: recorded without it
+
+
+def _add_stream(container: Any, kind: str, first: Any) -> Any:
+    """An audio or video stream for the container's format (as aiortc's MediaRecorder picks codecs)."""
+    name = container.format.name
+    if kind == 'audio':
+        codec = {'wav': 'pcm_s16le', 'mp3': 'mp3', 'ogg': 'libopus', 'opus': 'libopus', 'webm': 'libopus'}
+        return container.add_stream(codec.get(name, 'aac'))
+    stream = container.add_stream('libvpx' if name == 'webm' else 'libx264', rate=30)
+    stream.pix_fmt = 'yuv420p'
+    stream.width, stream.height = first.width, first.height
+    return stream
+
+
+async def _write(container: Any, stream: Any, track: MediaStreamTrack, frame: Any) -> None:
+    while True:
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        try:
+            frame = await track.recv()
+        except MediaStreamError:
+            return
 
 
 def printable(text: str) -> str:

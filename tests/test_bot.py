@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 import aioice.ice
+import av
 import pytest
 import socketio
 from aiortc import RTCConfiguration, RTCPeerConnection
@@ -84,10 +85,11 @@ def receiving(bot: Bot, at_least: int = 5) -> Callable[[], bool]:
     return lambda: bot.received.count('video') >= at_least and bot.received.count('audio') >= at_least
 
 
-async def test_two_bots_see_and_hear_each_other_chat_and_hang_up(server, call):
+async def test_two_bots_see_and_hear_each_other_chat_and_hang_up(server, call, tmp_path):
     room = await server.create_room()
     ada = await call.join(room, 'Ada', admit=lambda peer: True, say=['Hello from Ada'])
-    grace = await call.join(room, 'Grace', say=['Hi Ada'])  # knocks; Ada lets her in
+    recording = tmp_path / 'ada.mkv'
+    grace = await call.join(room, 'Grace', say=['Hi Ada'], record=str(recording))  # knocks; Ada lets her in
 
     await ada.wait_for(receiving(ada), WAIT)
     await grace.wait_for(receiving(grace), WAIT)
@@ -101,6 +103,8 @@ async def test_two_bots_see_and_hear_each_other_chat_and_hang_up(server, call):
     hung_up = await call.outcome(ada)
     assert (hung_up.ok, hung_up.kind, hung_up.message) == (True, 'hung-up', 'Grace hung up.')
     assert not ada.links and not grace.links  # every peer connection closed
+    with av.open(str(recording)) as container:  # Grace recorded Ada's picture and sound
+        assert {packet.stream.type for packet in container.demux() if packet.size} == {'audio', 'video'}
 
 
 VALID_OFFER = 'a valid offer'

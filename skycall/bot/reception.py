@@ -15,10 +15,11 @@ from aiortc import MediaStreamTrack
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 
+from .signaling import ChatMessage, Peer
+
 log = logging.getLogger(__name__)
 FIRST_FRAME_TIMEOUT = 5.0
-
-from .signaling import ChatMessage, Peer
+AUDIO_ONLY_FORMATS = {'wav', 'mp3', 'ogg', 'opus'}
 
 
 @dataclass(kw_only=True, slots=True)
@@ -111,6 +112,8 @@ class Recorder:
         if not started:
             return
         container = av.open(self.path, mode='w')
+        if container.format.name in AUDIO_ONLY_FORMATS:
+            started = [(track, frame) for track, frame in started if track.kind == 'audio']
         streams = [_add_stream(container, track.kind, frame) for track, frame in started]
         try:
             await asyncio.gather(*(_write(container, stream, track, frame)

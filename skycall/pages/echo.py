@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Request
 from nicegui import events, ui
+from nicegui.client import ClientConnectionTimeout
 
 from ..api import client_address
 from ..components.call_view import CallView
@@ -16,6 +17,7 @@ from . import frame
 from .call_style import CSS
 
 BUSY = 'The test line is busy, try again in a minute'
+CONNECT_TIMEOUT = 30.0
 
 
 def register(line: EchoLine, ice_servers: list[dict[str, Any]]) -> None:
@@ -23,21 +25,40 @@ def register(line: EchoLine, ice_servers: list[dict[str, Any]]) -> None:
     async def echo(request: Request) -> None:
         frame.theme('Test call')
         frame.header()
+        if line.busy:
+            frame.message_screen(BUSY, 'Everyone else is testing right now.')
+            return
+        ui.add_css(CSS)
+        with ui.column().classes('w-full items-center mt-16 gap-4') as calling:
+            ui.spinner('dots', size='lg')
+            ui.label('Calling the test line…').classes('text-xl')
+        # A session starts only for a page that is really there, and starting one may take a moment (the
+        # first on a worker loads aiortc): so the page is shown first and the session opened after.
+        client = ui.context.client
+        try:
+            await client.connected(timeout=CONNECT_TIMEOUT)
+        except ClientConnectionTimeout:
+            return
+        if client.is_deleted:
+            return
         try:
             session = await line.open(client_address(request), frame.stored_name() or 'You')
         except SkyCallError as error:
-            frame.message_screen(error.message, 'Try the test call again later.')
-            return
+            session, problem = None, (error.message, 'Try the test call again later.')
         except EchoUnavailable:
-            frame.message_screen('The test line is not working right now', 'Try again in a minute.')
-            return
+            session, problem = None, ('The test line is not working right now', 'Try again in a minute.')
+        else:
+            problem = (BUSY, 'Everyone else is testing right now.')
+        calling.delete()
         if session is None:
-            frame.message_screen(BUSY, 'Everyone else is testing right now.')
+            frame.message_screen(*problem)
             return
         # Closing the page ends the session: at once through signaling (the browser leaves the room, the
         # echo peer hangs up), and here too in case the browser never got that far.
-        ui.context.client.on_delete(lambda: session.stop('The page was closed.'))
-        ui.add_css(CSS)
+        client.on_delete(lambda: session.stop('The page was closed.'))
+        if client.is_deleted:
+            session.stop('The page was closed.')
+            return
         EchoPage(line, session, ice_servers)
 
 

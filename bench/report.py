@@ -10,6 +10,7 @@ from typing import Any
 KIB = 1024
 KB = 1000
 MB = 1000 * 1000
+BUSY_CORES = 0.3  # other processes' CPU above which a benchmark's figures count as skewed
 BEGIN, END = '<!-- bench:begin -->', '<!-- bench:end -->'
 
 
@@ -177,6 +178,7 @@ def markdown(results: dict[str, Any], table: list[Row]) -> str:
         f'{results.get("load_average_at_end", "?")} at the end |',
         f'| CPU used by other processes during each benchmark (cores of {machine["nproc"]}) | {busy(results)} |',
         '',
+        *_busy_warning(results),
         markdown_table(table),
     ]
     parts += _first_frame_md(results.get('first_frame'))
@@ -185,6 +187,15 @@ def markdown(results: dict[str, Any], table: list[Row]) -> str:
     parts += _page_weight_md(results.get('page_weight'))
     parts += _leaks_md(results.get('leaks'))
     return '\n'.join(parts)
+
+
+def _busy_warning(results: dict[str, Any]) -> list[str]:
+    skewed = [name for name, result in results.items()
+              if isinstance(result, dict) and result.get('cpu', {}).get('other_cores', 0) > BUSY_CORES]
+    if not skewed:
+        return []
+    return [f'**Other work ran on the machine during {", ".join(skewed)}: those figures are skewed upwards '
+            '(see the CPU line above); compare with a run on a quiet machine.**', '']
 
 
 def busy(results: dict[str, Any]) -> str:

@@ -21,7 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / 'bench' / 'results'
 BENCHMARKS_MD = ROOT / 'BENCHMARKS.md'
 
-BUSY_CORES = 0.3  # other processes' CPU above which a benchmark's figures count as skewed
 QUIET_WAIT_SECONDS = 90.0  # in all, waiting for other work on the machine to stop before a benchmark
 BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     'first_frame': first_frame.run,
@@ -56,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(report.text_table(table))
     print(f'\nCPU used by other processes during each benchmark (cores): {report.busy(results)}')
-    if any(results[name]['cpu']['other_cores'] > BUSY_CORES for name in chosen):
+    if any(results[name]['cpu']['other_cores'] > report.BUSY_CORES for name in chosen):
         print('Other work ran on this machine meanwhile: the figures above are skewed by it.')
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.only:

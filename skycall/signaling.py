@@ -132,23 +132,11 @@ class SignalingNamespace(socketio.AsyncNamespace):
 
     @_handler('answer')
     async def on_answer(self, sid: str, data: Any) -> Reply:
-        session = await self._seated(sid)
-        knocker = await self.store.admit(session['room'], protocol.parse(protocol.KnockReply, data).id)
-        if knocker is None:
-            raise SkyCallError('no-such-peer')
-        await self.emit('admitted', {'by': session['name']}, room=peer_key(session['room'], knocker.id))
-        await self.emit('knock-ended', {**knocker.public(), 'reason': 'answered'}, room=room_key(session['room']))
-        return {'ok': True}
+        return await self._reply_to_knock(sid, data, admit=True)
 
     @_handler('decline')
     async def on_decline(self, sid: str, data: Any) -> Reply:
-        session = await self._seated(sid)
-        knocker = await self.store.withdraw(session['room'], protocol.parse(protocol.KnockReply, data).id)
-        if knocker is None:
-            raise SkyCallError('no-such-peer')
-        await self.emit('declined', {'by': session['name']}, room=peer_key(session['room'], knocker.id))
-        await self.emit('knock-ended', {**knocker.public(), 'reason': 'declined'}, room=room_key(session['room']))
-        return {'ok': True}
+        return await self._reply_to_knock(sid, data, admit=False)
 
     @_handler('signal')
     async def on_signal(self, sid: str, data: Any) -> Reply:
@@ -204,6 +192,20 @@ class SignalingNamespace(socketio.AsyncNamespace):
         """Tell rooms about members whose worker died (found by the store's sweep)."""
         for room, member in departed:
             await self.emit('peer-left', {**member.public(), 'reason': 'disconnected'}, room=room_key(room))
+
+    async def _reply_to_knock(self, sid: str, data: Any, admit: bool) -> Reply:
+        """A member lets a knocking person in (admitted) or turns them away (declined); popups close."""
+        session = await self._seated(sid)
+        knocker_id = protocol.parse(protocol.KnockReply, data).id
+        store_call = self.store.admit if admit else self.store.withdraw
+        knocker = await store_call(session['room'], knocker_id)
+        if knocker is None:
+            raise SkyCallError('no-such-peer')
+        room = session['room']
+        await self.emit('admitted' if admit else 'declined', {'by': session['name']}, room=peer_key(room, knocker.id))
+        await self.emit('knock-ended', {**knocker.public(), 'reason': 'answered' if admit else 'declined'},
+                        room=room_key(room))
+        return {'ok': True}
 
     async def _seated(self, sid: str) -> dict[str, Any]:
         session = await self.get_session(sid)

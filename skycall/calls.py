@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from limits import parse as parse_limit
 from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from .errors import SkyCallError
 from .protocol import NewTicket, is_room_id, new_peer_id, new_room_id, parse
@@ -23,7 +23,7 @@ class Calls:
     def __init__(self, store: RoomStore, mint: TicketMint) -> None:
         self.store = store
         self.mint = mint
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
 
     async def start(self, address: str) -> str:
         """Create a room for someone at ``address``; raises rate-limited past ROOM_LIMIT."""

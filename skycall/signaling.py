@@ -14,9 +14,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
-from limits import RateLimitItem, parse
+from aiolimiter import AsyncLimiter
+from limits import parse
 from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from . import protocol
 from .errors import SkyCallError
@@ -26,9 +27,9 @@ from .tickets import TicketMint
 log = logging.getLogger(__name__)
 
 SOCKETIO_PATH = '/signal/socket.io'
-CHAT_LIMIT = parse('10 per 2 seconds')
-SIGNAL_LIMIT = parse('200 per 4 seconds')
-JOIN_LIMIT = parse('30 per minute')
+CHAT_RATE = (10, 2.0)  # messages, seconds: a leaky bucket per connection
+SIGNAL_RATE = (200, 4.0)  # signal and state together
+JOIN_LIMIT = parse('30 per minute')  # per client address, so reconnecting does not reset it
 MAX_CONNECTIONS_PER_ADDRESS = 50
 
 Reply = dict[str, Any]
@@ -96,7 +97,12 @@ class SignalingNamespace(socketio.AsyncNamespace):
         self.mint = mint
         self.max_participants = max_participants
         self.counters: Counter[str] = Counter()
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        # Joins are limited per address and must outlive a connection: limits' sliding-window counters.
+        # Signals and chat are limited per connection: one leaky bucket each, dropped with the connection.
+        # (limits' moving window kept one entry per event and swept every key after every hit: over half
+        # of the relay's CPU at 1,000 signals a second.)
+        self._address_limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self._buckets: dict[str, dict[str, AsyncLimiter]] = {}
         self._connections: Counter[str] = Counter()
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -106,12 +112,14 @@ class SignalingNamespace(socketio.AsyncNamespace):
             self.counters['refused:connections'] += 1
             raise socketio.exceptions.ConnectionRefusedError(SkyCallError('rate-limited').to_dict('connect'))
         self._connections[address] += 1
+        self._buckets[sid] = {'signal': AsyncLimiter(*SIGNAL_RATE), 'chat': AsyncLimiter(*CHAT_RATE)}
         await self.save_session(sid, {'address': address})
 
     @_handler('join')
     async def on_join(self, sid: str, data: Any) -> Reply:
         session = await self.get_session(sid)
-        await self._limit(JOIN_LIMIT, 'join', session.get('address', '?'))
+        if not await self._address_limiter.hit(JOIN_LIMIT, 'join', session.get('address', '?')):
+            raise SkyCallError('rate-limited')
         ticket = self.mint.check(protocol.parse(protocol.Join, data).ticket)
         if session.get('room') and (session['room'], session['peer']) != (ticket.room, ticket.peer):
             await self._leave(sid, session, reason='left')
@@ -141,7 +149,7 @@ class SignalingNamespace(socketio.AsyncNamespace):
     @_handler('signal')
     async def on_signal(self, sid: str, data: Any) -> Reply:
         session = await self._seated(sid)
-        await self._limit(SIGNAL_LIMIT, 'signal', sid)
+        await self._limit(sid, 'signal')
         message = protocol.parse(protocol.Signal, data)
         room = session['room']
         if message.to == session['peer'] or not any(m.id == message.to for m in await self.store.members(room)):
@@ -153,7 +161,7 @@ class SignalingNamespace(socketio.AsyncNamespace):
     @_handler('chat')
     async def on_chat(self, sid: str, data: Any) -> Reply:
         session = await self._seated(sid)
-        await self._limit(CHAT_LIMIT, 'chat', sid)
+        await self._limit(sid, 'chat')
         message = protocol.parse(protocol.Chat, data)
         chat = {'id': secrets.token_urlsafe(6), 'from': session['peer'], 'name': session['name'],
                 'text': message.text, 'ts': time.time()}
@@ -164,7 +172,7 @@ class SignalingNamespace(socketio.AsyncNamespace):
     @_handler('state')
     async def on_state(self, sid: str, data: Any) -> Reply:
         session = await self._seated(sid)
-        await self._limit(SIGNAL_LIMIT, 'signal', sid)
+        await self._limit(sid, 'signal')
         state = protocol.parse(protocol.MediaState, data)
         await self.emit('peer-state', {'id': session['peer'], 'audio': state.audio, 'video': state.video},
                         room=room_key(session['room']), skip_sid=sid)
@@ -182,6 +190,7 @@ class SignalingNamespace(socketio.AsyncNamespace):
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         session = await self.get_session(sid)
         address = session.get('address', '?')
+        self._buckets.pop(sid, None)
         self._connections[address] -= 1
         if self._connections[address] <= 0:
             del self._connections[address]
@@ -213,9 +222,11 @@ class SignalingNamespace(socketio.AsyncNamespace):
             raise SkyCallError('not-joined')
         return session
 
-    async def _limit(self, item: RateLimitItem, event: str, key: str) -> None:
-        if not await self._limiter.hit(item, event, key):
+    async def _limit(self, sid: str, kind: str) -> None:
+        bucket = self._buckets.get(sid, {}).get(kind)
+        if bucket is None or not bucket.has_capacity():
             raise SkyCallError('rate-limited')
+        await bucket.acquire()  # has capacity: takes it without waiting
 
     async def _leave(self, sid: str, session: dict[str, Any], reason: str) -> None:
         """Give up the seat, or withdraw the knock; tell the room. A hang-up also leaves the guest list."""

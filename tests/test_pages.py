@@ -163,21 +163,6 @@ async def test_chat_is_shown_as_text(user: User) -> None:
     assert (mine.props['name'], mine.props['stamp'], mine.props['sent']) == ('Ada', '14:21', True)
 
 
-async def test_someone_knocking_is_shown_by_name_as_text(user: User) -> None:
-    await start_a_call(user, 'Ada')
-    # What the browser side emits when the signaling server says someone knocks, then that it is over.
-    user.find(CallView).trigger('knock', {'id': 'p0Qm2Lx8aZw', 'name': XSS})
-    await user.should_see(f'{XSS} wants to join')
-    knock = dialog(user, f'{XSS} wants to join')
-    assert knock.value, 'the dialog is open'
-    assert type(only(user.find(f'{XSS} wants to join'))) is ui.label
-    button(user, knock, 'Answer')
-    button(user, knock, 'Decline')
-    # NiceGUI registers a listener for "knock-ended" under its Vue name, knockEnded.
-    user.find(CallView).trigger('knockEnded', {'id': 'p0Qm2Lx8aZw', 'name': XSS, 'reason': 'cancelled'})
-    await user.should_not_see(f'{XSS} wants to join')
-
-
 # --- joining from the home page -----------------------------------------------------------------
 
 async def test_joining_with_a_pasted_invite_link(create_user: Callable[[], User]) -> None:

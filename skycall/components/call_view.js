@@ -7,15 +7,30 @@ import { describeMediaError, clockTime, initials, ring } from "skycall/ui.js";
 const SIGNAL_PATH = "/signal/socket.io";
 
 export default {
+  // Someone knocking is answered right here: the popup and its buttons need no round trip through
+  // Python, so the knocker is let in as fast as the signaling server can carry it.
   template: `
     <div class="skycall-stage">
       <div ref="remotes" class="skycall-remotes"></div>
       <video ref="local" class="skycall-local" aria-label="Your camera" autoplay muted playsinline></video>
+      <q-dialog v-for="knock in knocks" :key="knock.id" :model-value="true" persistent transition-duration="150">
+        <q-card class="skycall-card skycall-dialog skycall-knock" role="alertdialog" :aria-label="knock.name + ' wants to join'">
+          <div class="skycall-knock-title">{{ knock.name }} wants to join</div>
+          <div class="skycall-knock-actions">
+            <q-btn color="negative" :icon="icons.decline" label="Decline" @click="replyToKnock(knock.id, false)" />
+            <q-btn color="positive" :icon="icons.answer" label="Answer" @click="replyToKnock(knock.id, true)" />
+          </div>
+        </q-card>
+      </q-dialog>
     </div>`,
   props: {
     ticket: String,
     iceServers: Array,
     ring: Boolean,
+    icons: Object,
+  },
+  data() {
+    return { knocks: [] }; // {id, name} of the people knocking, shown as popups
   },
   mounted() {
     /** @type {Map<string, {link: PeerLink, tile: HTMLElement, stream: MediaStream, connected: boolean}>} */
@@ -58,15 +73,20 @@ export default {
         return null;
       }
       let firstError = null;
+      // The page's early script (call.py) already asked for the first choice: take its answer.
+      let early = window.skycallEarly?.media;
+      if (window.skycallEarly) window.skycallEarly.media = null;
       for (const constraints of attempts) {
         try {
-          const stream = await navigator.mediaDevices.getUserMedia(constraints);
+          const stream = await (early ?? navigator.mediaDevices.getUserMedia(constraints));
+          early = null;
           this.stream = stream;
           if (stream.getVideoTracks().length) this.$refs.local.srcObject = stream;
           if (firstError) this.mediaFailed(stream, firstError);
           this.emitMedia();
           return stream;
         } catch (error) {
+          early = null;
           firstError ??= error;
         }
       }
@@ -94,12 +114,17 @@ export default {
     },
 
     connect() {
-      const socket = (this.socket = io({ path: SIGNAL_PATH, transports: ["websocket"] }));
-      socket.on("connect", () => {
+      // The page's early script (call.py) opened the socket while Vue was still starting: adopt it.
+      const early = window.skycallEarly?.socket;
+      if (window.skycallEarly) window.skycallEarly.socket = null;
+      const socket = (this.socket = early ?? io({ path: SIGNAL_PATH, transports: ["websocket"] }));
+      const onConnect = () => {
         if (this.lostConnection) this.$emit("connection", { state: "restored" });
         this.lostConnection = false;
         if (!this.over) this.join();
-      });
+      };
+      socket.on("connect", onConnect);
+      if (socket.connected) onConnect(); // it connected before we listened
       socket.on("disconnect", () => {
         this.seated = false;
         if (this.over) return;
@@ -124,10 +149,10 @@ export default {
         if (entry) this.paintTile(entry);
       });
       socket.on("knock", (peer) => {
-        this.$emit("knock", peer);
+        this.knocks = [...this.knocks.filter((knock) => knock.id !== peer.id), { id: peer.id, name: String(peer.name) }];
         if (this.ring) ring();
       });
-      socket.on("knock-ended", (peer) => this.$emit("knock-ended", peer));
+      socket.on("knock-ended", (peer) => this.closeKnock(peer.id));
       socket.on("admitted", () => this.join());
       socket.on("declined", (reply) => {
         this.over = true;
@@ -250,6 +275,17 @@ export default {
       tile.append(button);
     },
 
+    /** Answer or decline someone knocking; a refusal by the server is shown by Python. */
+    async replyToKnock(id, admit) {
+      this.closeKnock(id);
+      const reply = await this.request(admit ? "answer" : "decline", { id });
+      if (!reply?.ok && reply?.code !== "no-such-peer") this.$emit("error", reply ?? {});
+    },
+
+    closeKnock(id) {
+      this.knocks = this.knocks.filter((knock) => knock.id !== id);
+    },
+
     dropPeer(id) {
       const entry = this.peers.get(id);
       if (!entry) return;
@@ -283,14 +319,6 @@ export default {
       return this.request("chat", { text });
     },
 
-    answer_knock(id) {
-      return this.request("answer", { id });
-    },
-
-    decline_knock(id) {
-      return this.request("decline", { id });
-    },
-
     set_audio(on) {
       this.audioOn = Boolean(on);
       this.stream?.getAudioTracks().forEach((track) => (track.enabled = this.audioOn));
@@ -320,6 +348,7 @@ export default {
     },
 
     shutdown() {
+      this.knocks = [];
       for (const id of [...this.peers.keys()]) this.dropPeer(id);
       this.stream?.getTracks().forEach((track) => track.stop());
       this.media?.then((stream) => stream?.getTracks().forEach((track) => track.stop()));

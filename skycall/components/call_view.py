@@ -6,13 +6,23 @@ from typing import Any
 
 from nicegui import ui
 
+from ..signaling import SOCKETIO_PATH
+
+EARLY_START = """<script type="module">
+  window.skycallEarly = {
+    socket: typeof io === "function" ? io({ path: "SIGNAL_PATH", transports: ["websocket"] }) : null,
+    media: navigator.mediaDevices?.getUserMedia?.({ video: { width: 640, height: 480 }, audio: true }),
+  };
+  window.skycallEarly.media?.catch(() => {}); // the element reports a refusal; no unhandled rejection here
+</script>""".replace('SIGNAL_PATH', SOCKETIO_PATH)
+
 
 class CallView(ui.element, component='call_view.js', esm={'skycall': 'js'}):
     """Runs a call in the browser.
 
-    Events (each with a dict): ``joined``, ``waiting``, ``join-failed``, ``declined``, ``knock``,
-    ``knock-ended``, ``peer-joined``, ``peer-left``, ``chat``, ``status``, ``media``, ``media-error``,
-    ``connection``, ``layout``, ``error``.
+    Someone knocking is shown and answered by the element itself (no round trip through Python).
+    Events (each with a dict): ``joined``, ``waiting``, ``join-failed``, ``declined``, ``peer-joined``,
+    ``peer-left``, ``chat``, ``status``, ``media``, ``media-error``, ``connection``, ``layout``, ``error``.
     """
 
     def __init__(self, ticket: str, ice_servers: list[dict[str, Any]], ring: bool = False) -> None:
@@ -20,6 +30,16 @@ class CallView(ui.element, component='call_view.js', esm={'skycall': 'js'}):
         self._props['ticket'] = ticket
         self._props['ice-servers'] = ice_servers
         self._props['ring'] = ring
+        self._props['icons'] = {'answer': 'call', 'decline': 'call_end'}
+
+    @staticmethod
+    def early_start() -> None:
+        """Start the camera and the signaling connection while the page's scripts still start up.
+
+        A module script runs after socket.io's script and before NiceGUI creates the Vue app; the
+        element adopts both when it mounts (about a tenth of a second earlier than from mounted()).
+        """
+        ui.add_body_html(EARLY_START)
 
     def set_ticket(self, ticket: str) -> None:
         """Hand the browser a fresh ticket for its next (re)join."""
@@ -32,12 +52,6 @@ class CallView(ui.element, component='call_view.js', esm={'skycall': 'js'}):
 
     async def send_chat(self, text: str) -> dict[str, Any]:
         return await self._request('send_chat', text)
-
-    async def answer(self, peer_id: str) -> dict[str, Any]:
-        return await self._request('answer_knock', peer_id)
-
-    async def decline(self, peer_id: str) -> dict[str, Any]:
-        return await self._request('decline_knock', peer_id)
 
     def set_audio(self, on: bool) -> None:
         self.run_method('set_audio', on)

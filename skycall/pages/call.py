@@ -85,7 +85,6 @@ class CallPage:
         self.calls = calls
         self.ticket = ticket
         self.ring_timeout = ring_timeout_seconds
-        self.knocks: dict[str, ui.dialog] = {}
         self.ended: frame.Countdown | None = None
         self.audio_on = True
         self.video_on = True
@@ -94,6 +93,7 @@ class CallPage:
             with ui.element('section').classes('skycall-video-area').props('aria-label="Video"'):
                 with ui.element('div').classes('skycall-stage-wrap'):
                     ring = bool(app.storage.user.get('ring', False))
+                    CallView.early_start()
                     self.view = CallView(calls.sign(ticket), ice_servers, ring=ring).classes('skycall-stage')
                     self.calling = self._calling_banner()
                 self.status = ui.label('Connecting…').props('role=status aria-live=polite')
@@ -121,8 +121,6 @@ class CallPage:
         on('joined', lambda: self.calling.set_visibility(False))
         on('declined', lambda e: self.finish('Call declined', f'{_text(e, "by", 64)} declined your call.'))
         on('join-failed', self.join_failed)
-        on('knock', self.knock)
-        on('knock-ended', lambda e: self._close_knock(_text(e, 'id', 64)))
         on('peer-joined', self.peer_joined)
         on('peer-left', self.peer_left)
         on('chat', self.show_chat)
@@ -158,33 +156,6 @@ class CallPage:
     def finish(self, title: str, message: str) -> None:
         self.calling.set_visibility(False)
         frame.Countdown(title, message, DECLINED_SECONDS, frame.go_home, [('Go home now', frame.go_home)])
-
-    # ---- someone knocking ----
-
-    def knock(self, e: events.GenericEventArguments) -> None:
-        peer_id, name = _text(e, 'id', 64), _text(e, 'name', 64)
-        self._close_knock(peer_id)
-        with ui.dialog().props('persistent') as dialog, ui.card().classes('skycall-card skycall-dialog gap-4'):
-            ui.label(f'{name} wants to join').classes('text-xl')
-            with ui.row().classes('w-full justify-end'):
-                ui.button('Decline', icon='call_end', color='negative',
-                          on_click=lambda: self._reply(peer_id, self.view.decline))
-                ui.button('Answer', icon='call', color='positive',
-                          on_click=lambda: self._reply(peer_id, self.view.answer))
-        self.knocks[peer_id] = dialog
-        dialog.open()
-
-    async def _reply(self, peer_id: str, reply: Any) -> None:
-        self._close_knock(peer_id)
-        result = await reply(peer_id)
-        if not result.get('ok') and result.get('code') != 'no-such-peer':
-            ui.notify(str(result.get('message', ''))[:300], type='negative')
-
-    def _close_knock(self, peer_id: str) -> None:
-        dialog = self.knocks.pop(peer_id, None)
-        if dialog is not None:
-            dialog.close()
-            dialog.delete()
 
     # ---- people coming and going ----
 

@@ -30,6 +30,9 @@ CSS = """
 .skycall-local.off { visibility: hidden; }
 .skycall-calling { position: absolute; inset: 0; z-index: 3; display: flex; flex-direction: column; gap: 12px;
                    align-items: center; justify-content: center; background: rgba(2,6,23,.55); text-align: center; }
+.skycall-knock { display: flex; flex-direction: column; gap: 16px; padding: 16px; }
+.skycall-knock-title { font-size: 1.25rem; line-height: 1.75rem; overflow-wrap: anywhere; }
+.skycall-knock-actions { display: flex; flex-wrap: wrap; justify-content: flex-end; gap: 8px; }
 .skycall-controls { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; justify-content: center; }
 .skycall-controls .q-btn { min-height: 44px; }
 @media (max-width: 600px) {

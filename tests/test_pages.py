@@ -235,13 +235,27 @@ async def test_an_invite_link_asks_a_new_person_for_their_name(user: User) -> No
     await user.open(f'/dial/{room}')
     join = dialog(user, 'Join a call')
     assert join.value, 'the dialog is open'
+    assert not only(user.find(CallView)).props['ticket'], 'behind the dialog: a preview, not yet in the call'
     name = field(user, join, 'Your name')
     assert not only(name).value
     button(user, join, 'Join').click()
     await user.should_see('Please type your name.')
     name.type('Grace')
     button(user, join, 'Join').click()
-    await arrives_at(user, f'/call/{room}')
+    await joined_from_the_invite(user, room, 'Grace')
+
+
+async def joined_from_the_invite(user: User, room: str, name: str) -> None:
+    """The invite page is the call page behind the name dialog: Join closes it and hands over a ticket."""
+    deadline = time.monotonic() + WAIT
+    while not only(user.find(CallView)).props['ticket']:
+        assert time.monotonic() < deadline, 'Join gave the call no ticket'
+        await asyncio.sleep(0.02)
+    ticket = TicketMint(get_settings().secret, 60).check(only(user.find(CallView)).props['ticket'])
+    assert (ticket.room, ticket.name) == (room, name)
+    assert not [d for d in user.find(kind=ui.dialog).elements
+                if any(isinstance(e, ui.label) and e.text == 'Join a call' for e in d.descendants())], \
+        'the name dialog is gone'
     await user.should_see('Hang up')
 
 
@@ -253,7 +267,7 @@ async def test_an_invite_link_knows_a_returning_person(user: User) -> None:
     assert join.value
     assert only(field(user, join, 'Your name')).value == 'Ada'
     button(user, join, 'Join').click()
-    await arrives_at(user, f'/call/{room}')
+    await joined_from_the_invite(user, room, 'Ada')
 
 
 async def test_a_call_page_without_a_name_sends_the_person_to_the_invite(user: User) -> None:

@@ -30,7 +30,15 @@ export default {
     icons: Object,
   },
   data() {
-    return { knocks: [] }; // {id, name} of the people knocking, shown as popups
+    return {
+      knocks: [], // {id, name} of the people knocking, shown as popups
+      currentTicket: this.ticket, // the freshest ticket: from the prop, or handed over by start()
+    };
+  },
+  watch: {
+    ticket(value) {
+      if (value) this.currentTicket = value;
+    },
   },
   mounted() {
     /** @type {Map<string, {link: PeerLink, tile: HTMLElement, stream: MediaStream, connected: boolean}>} */
@@ -121,7 +129,7 @@ export default {
       const onConnect = () => {
         if (this.lostConnection) this.$emit("connection", { state: "restored" });
         this.lostConnection = false;
-        if (!this.over) this.join();
+        if (!this.over && this.currentTicket) this.join(); // no ticket yet: a preview, joined by start()
       };
       socket.on("connect", onConnect);
       if (socket.connected) onConnect(); // it connected before we listened
@@ -165,7 +173,8 @@ export default {
     },
 
     join() {
-      this.socket.emit("join", { ticket: this.ticket }, (reply) => {
+      this.joinSent = true;
+      this.socket.emit("join", { ticket: this.currentTicket }, (reply) => {
         if (!reply?.ok) {
           this.over = ["room-full", "no-such-room", "bad-ticket"].includes(reply?.code);
           this.$emit("join-failed", reply ?? {});
@@ -314,6 +323,13 @@ export default {
 
     // ---- called from Python ----
 
+    /** Leave the preview: join the call with this ticket (now, or as soon as the socket connects). */
+    start(ticket) {
+      if (this.over || !ticket) return;
+      this.currentTicket = ticket;
+      if (!this.joinSent && this.socket?.connected) this.join(); // else the connect handler joins
+    },
+
     /** @returns {Promise<object>} the server's acknowledgement */
     send_chat(text) {
       return this.request("chat", { text });
@@ -335,7 +351,7 @@ export default {
     /** Leave the room (or stop knocking) and release the camera. */
     async hang_up() {
       this.over = true;
-      await this.request("leave", {}, 2000);
+      if (this.me) await this.request("leave", {}, 2000); // only a preview: nothing to leave
       this.shutdown();
       return true;
     },

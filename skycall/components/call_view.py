@@ -41,6 +41,12 @@ class CallView(ui.element, component='call_view.js', esm={'skycall': 'js'}):
         """
         ui.add_body_html(EARLY_START)
 
+    def start(self, ticket: str) -> None:
+        """Join with this ticket (the element was created without one: a preview until now)."""
+        self._props['ticket'] = ticket
+        self.update()
+        self.run_method('start', ticket)
+
     def set_ticket(self, ticket: str) -> None:
         """Hand the browser a fresh ticket for its next (re)join."""
         self._props['ticket'] = ticket

@@ -23,19 +23,36 @@ DECLINED_SECONDS = 6
 def register(calls: Calls, ice_servers: list[dict[str, Any]], ticket_refresh_seconds: float,
              ring_timeout_seconds: float, max_participants: int) -> None:
     @ui.page('/dial/{room}')
-    async def dial(room: str) -> None:
+    async def dial(room: str, request: Request) -> None:
+        """The invite: the call page itself, behind a "Your name" dialog.
+
+        Camera and signaling start at once, while the person types their name (they see themselves
+        behind the dialog); Join only hands the element its ticket. No second page load stands between
+        the invite and the call, and the address becomes /call/<room> so a reload stays in the call.
+        """
         if not await calls.exists(room):
             frame.not_found()
             return
         frame.theme('Join a call')
+        ui.add_css(CSS)
         frame.header()
+        page = CallPage(calls, None, ice_servers, invite=_invite(request, room),
+                        ticket_refresh_seconds=ticket_refresh_seconds, ring_timeout_seconds=ring_timeout_seconds)
 
-        async def enter(_name: str) -> None:
-            ui.navigate.to(f'/call/{room}')
+        async def enter(name: str) -> None:
+            page.start(await calls.ticket(room, name, _peer_id_for(room)))
+            ui.page_title('Call · SkyCall')
+            ui.navigate.history.replace(f'/call/{room}')
+            dialog.delete()  # gone at once (closing would leave it in the page while it fades); last
+
+        async def leave() -> None:
+            if page.ticket is None:  # closed without joining
+                await page.view.hang_up()
+                frame.go_home()
 
         dialog, _ = frame.name_dialog('Join a call', 'Join', enter)
         dialog.props('persistent')
-        dialog.on('hide', lambda: ui.navigate.to('/'))
+        dialog.on('hide', leave)
         dialog.open()
 
     @ui.page('/call/{room}')
@@ -55,8 +72,12 @@ def register(calls: Calls, ice_servers: list[dict[str, Any]], ticket_refresh_sec
         frame.theme('Call')
         ui.add_css(CSS)
         frame.header()
-        CallPage(calls, ticket, ice_servers, invite=f'{str(request.base_url).rstrip("/")}/dial/{room}',
+        CallPage(calls, ticket, ice_servers, invite=_invite(request, room),
                  ticket_refresh_seconds=ticket_refresh_seconds, ring_timeout_seconds=ring_timeout_seconds)
+
+
+def _invite(request: Request, room: str) -> str:
+    return f'{str(request.base_url).rstrip("/")}/dial/{room}'
 
 
 def full() -> None:
@@ -80,10 +101,12 @@ def _peer_id_for(room: str) -> str:
 class CallPage:
     """The call view, its buttons and the chat, wired to the CallView element's events."""
 
-    def __init__(self, calls: Calls, ticket: Ticket, ice_servers: list[dict[str, Any]], invite: str,
+    def __init__(self, calls: Calls, ticket: Ticket | None, ice_servers: list[dict[str, Any]], invite: str,
                  ticket_refresh_seconds: float, ring_timeout_seconds: float) -> None:
+        """Without a ticket the page is a preview (camera on, signaling connected) until ``start``."""
         self.calls = calls
         self.ticket = ticket
+        self.ticket_refresh_seconds = ticket_refresh_seconds
         self.ring_timeout = ring_timeout_seconds
         self.ended: frame.Countdown | None = None
         self.audio_on = True
@@ -94,9 +117,10 @@ class CallPage:
                 with ui.element('div').classes('skycall-stage-wrap'):
                     ring = bool(app.storage.user.get('ring', False))
                     CallView.early_start()
-                    self.view = CallView(calls.sign(ticket), ice_servers, ring=ring).classes('skycall-stage')
+                    self.view = CallView(calls.sign(ticket) if ticket else '', ice_servers, ring=ring)
+                    self.view.classes('skycall-stage')
                     self.calling = self._calling_banner()
-                self.status = ui.label('Connecting…').props('role=status aria-live=polite')
+                self.status = ui.label('Connecting…' if ticket else '').props('role=status aria-live=polite')
                 with ui.row().classes('skycall-controls'):
                     self.mute = ui.button('Mute', icon='mic', on_click=self.toggle_audio).props('outline')
                     self.camera = ui.button('Camera off', icon='videocam', on_click=self.toggle_video)
@@ -108,10 +132,25 @@ class CallPage:
                     ui.switch('Ring', value=ring, on_change=self.set_ring).props('dark')
                     ui.button('Hang up', icon='call_end', color='negative', on_click=self.hang_up)
             self.chat = ChatPanel(self.view.send_chat)
-        self.chat.me = ticket.peer
         self.chat.on_unread = self._show_unread
         self._listen()
-        ui.timer(ticket_refresh_seconds, lambda: self.view.set_ticket(self.calls.sign(self.ticket)))
+        if ticket is not None:
+            self._seat(ticket)
+
+    def start(self, ticket: Ticket) -> None:
+        """Join the call from the preview: the element already has its camera and connection."""
+        self._seat(ticket)
+        self.status.set_text('Connecting…')
+        self.view.start(self.calls.sign(ticket))
+
+    def _seat(self, ticket: Ticket) -> None:
+        self.ticket = ticket
+        self.chat.me = ticket.peer
+        ui.timer(self.ticket_refresh_seconds, self._refresh_ticket)
+
+    def _refresh_ticket(self) -> None:
+        if self.ticket is not None:
+            self.view.set_ticket(self.calls.sign(self.ticket))
 
     def _listen(self) -> None:
         on = self.view.on

@@ -19,7 +19,8 @@ CSS = """
 .skycall-tile.camera-off video { visibility: hidden; position: absolute; }
 .skycall-tile.camera-off .skycall-initials { display: flex; }
 .skycall-muted { display: none !important; position: absolute; right: 8px; bottom: 8px; padding: 4px;
-                 border-radius: 50%; background: #dc2626; color: #fff; font-size: 20px; }
+                 border-radius: 50%; background: #dc2626; color: #fff; width: 28px; height: 28px; }
+.skycall-muted svg { display: block; width: 20px; height: 20px; fill: currentColor; }
 .skycall-tile.mic-off .skycall-muted { display: block !important; }
 .skycall-name { position: absolute; left: 8px; bottom: 8px; padding: 2px 8px; border-radius: 6px;
                 background: rgba(0,0,0,.55); color: #fff; font-size: 14px; }

@@ -8,6 +8,8 @@ from typing import Any
 from nicegui import events, ui
 
 from ..protocol import MAX_CHAT
+from . import frame
+from .icons import ICONS
 
 PREVIEW_WORDS = 8
 
@@ -27,13 +29,13 @@ class ChatPanel:
             with ui.row().classes('w-full items-center'):
                 ui.label('Chat').classes('text-lg')
                 ui.space()
-                self.close_button = ui.button(icon='close', on_click=lambda: self.set_open(False))
+                self.close_button = ui.button(icon=ICONS['close'], on_click=lambda: self.set_open(False))
                 self.close_button.props('flat round aria-label="Close chat"').classes('skycall-phone-only')
             with ui.element('div').classes('relative flex-1 w-full min-h-0'):
                 self.scroll = ui.scroll_area(on_scroll=self._scrolled).classes('absolute inset-0')
                 with self.scroll:
                     self.messages = ui.column().classes('w-full gap-1')
-                self.jump = ui.button('New messages', icon='arrow_downward', on_click=self.scroll_to_end)
+                self.jump = ui.button('New messages', icon=ICONS['arrow_downward'], on_click=self.scroll_to_end)
                 self.jump.props('rounded unelevated size=sm').classes('absolute bottom-2 left-1/2 -translate-x-1/2')
                 self.jump.set_visibility(False)
             with ui.row().classes('w-full no-wrap items-center'):
@@ -49,7 +51,7 @@ class ChatPanel:
         if reply.get('ok'):
             self.input.value = ''
         else:
-            ui.notify(str(reply.get('message', 'The message was not sent.'))[:300], type='negative')
+            frame.notify(str(reply.get('message', 'The message was not sent.'))[:300], type='negative')
 
     def show(self, message_id: str, sender_id: str, name: str, text: str, time: str, history: bool = False) -> None:
         if message_id in self.shown:

@@ -15,6 +15,7 @@ from ..echo import EchoLine, EchoSession, EchoUnavailable
 from ..errors import SkyCallError
 from . import frame
 from .call_style import CSS
+from .icons import ICONS
 
 BUSY = 'The test line is busy, try again in a minute'
 CONNECT_TIMEOUT = 30.0
@@ -77,7 +78,7 @@ class EchoPage:
                     self.status = ui.label('Connecting…').props('role=status aria-live=polite')
                     self.delay = ui.label('Round trip: measuring…').props('aria-live=off')
                     self.left = ui.label(_minutes(session.time_left()))
-                    self.end_button = ui.button('End test', icon='call_end', color='negative', on_click=self.end)
+                    self.end_button = ui.button('End test', icon=ICONS['call_end'], color='negative', on_click=self.end)
         self.view.on('status', self._status)
         self.timer = ui.timer(1.0, self.tick)
 

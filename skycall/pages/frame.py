@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from nicegui import app, ui
 
 from ..errors import MESSAGES
 from ..protocol import MAX_NAME, NewTicket, parse
+from .icons import NOTIFY_ICONS
 
 CSS = """
 :root { --skycall-blue: #2563eb; }
@@ -151,6 +153,13 @@ class Countdown:
     def close(self) -> None:
         self.timer.cancel()
         self.dialog.close()
+
+
+def notify(message: str, type: str | None = None, **options: Any) -> None:
+    """``ui.notify`` with the type's icon inline: Quasar's default icon would fetch the icon font."""
+    if type is not None:
+        options.update(type=type, icon=NOTIFY_ICONS[type])
+    ui.notify(message, **options)
 
 
 def go_home() -> None:

@@ -9,6 +9,7 @@ from ..api import client_address
 from ..calls import Calls, room_from_reference
 from ..errors import MESSAGES, SkyCallError
 from . import frame
+from .icons import ICONS
 
 
 def register(calls: Calls) -> None:
@@ -21,7 +22,7 @@ def register(calls: Calls) -> None:
             try:
                 ui.navigate.to(f'/call/{await calls.start(client_address(request))}')
             except SkyCallError as error:
-                ui.notify(error.message, type='negative')
+                frame.notify(error.message, type='negative')
 
         async def renamed(_name: str) -> None:
             rename_dialog.close()
@@ -36,9 +37,10 @@ def register(calls: Calls) -> None:
             ui.label('SkyCall').classes('text-4xl font-bold')
             ui.label('Private video calls for your team. No accounts, just a link.').classes('text-slate-400')
             with ui.row().classes('gap-4 justify-center'):
-                ui.button('Start a call', icon='videocam', on_click=start_dialog.open).props('unelevated size=lg')
-                ui.button('Join a call', icon='login', on_click=join_dialog.open).props('outline size=lg')
-                ui.button('Test call', icon='video_settings', on_click=lambda: ui.navigate.to('/echo')) \
+                ui.button('Start a call', icon=ICONS['videocam'], on_click=start_dialog.open) \
+                    .props('unelevated size=lg')
+                ui.button('Join a call', icon=ICONS['login'], on_click=join_dialog.open).props('outline size=lg')
+                ui.button('Test call', icon=ICONS['video_settings'], on_click=lambda: ui.navigate.to('/echo')) \
                     .props('outline size=lg')
             with ui.row().classes('items-center gap-2 text-slate-400 mt-8') as you:
                 you_are = ui.label()

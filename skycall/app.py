@@ -105,6 +105,7 @@ def main() -> None:
         storage_secret=settings.secret,
         reconnect_timeout=settings.reconnect_timeout_seconds,
         show=False,
+        tailwind=False,  # SkyCall's few utility classes are its own CSS (pages/frame.py)
         reload=False,
         uvicorn_logging_level='warning',
         ws_max_size=128 * 1024,  # no client sends big frames; signaling itself stops at 64 KiB

@@ -137,8 +137,8 @@ class CallPage:
     def _calling_banner(self) -> ui.element:
         with ui.element('div').classes('skycall-calling') as banner:
             ui.spinner('dots', size='lg')
-            ui.label('Calling…').classes('text-xl')
-            ui.label('Waiting for someone in the call to answer.').classes('text-slate-300')
+            ui.label('Calling…').classes('skycall-text-xl')
+            ui.label('Waiting for someone in the call to answer.').classes('skycall-soft')
             ui.button('Cancel', on_click=self.cancel).props('unelevated color=negative')
         banner.set_visibility(False)
         return banner
@@ -269,16 +269,16 @@ class CallPage:
         self.badge.set_visibility(count > 0)
 
     def _invite_dialog(self, link: str) -> ui.dialog:
-        with ui.dialog() as dialog, ui.card().classes('skycall-card skycall-dialog gap-4'):
-            ui.label('Invite someone').classes('text-xl')
-            ui.label('Send this link to the person you want to talk to.').classes('text-slate-400')
-            ui.input('Invite link', value=link).props('readonly outlined dark').classes('w-full')
+        with ui.dialog() as dialog, ui.card().classes('skycall-card skycall-dialog'):
+            ui.label('Invite someone').classes('skycall-text-xl')
+            ui.label('Send this link to the person you want to talk to.').classes('skycall-dim')
+            ui.input('Invite link', value=link).props('readonly outlined dark').classes('full-width')
 
             def copy() -> None:
                 ui.clipboard.write(link)
                 ui.notify('Link copied')
 
-            with ui.row().classes('w-full justify-end'):
+            with ui.row().classes('full-width justify-end'):
                 ui.button('Close', on_click=dialog.close).props('flat')
                 ui.button('Copy link', icon=ICONS['content_copy'], on_click=copy).props('unelevated')
         return dialog

@@ -15,9 +15,12 @@ from .icons import NOTIFY_ICONS
 # every page load): the few type sizes, colours and spacings SkyCall uses, with Tailwind's values.
 # Quasar's own classes do the rest (justify-end, full-width, absolute-full, text-center, q-px-md...), except
 # align-items: NiceGUI's rows and columns set it in a CSS layer above Quasar's, hence skycall-center.
+# The font is the system's. "Roboto" is left out of the list on purpose: NiceGUI declares it as a web
+# font, so naming it would download it for any character the system font lacks.
 CSS = """
 :root { --skycall-blue: #2563eb; }
-body { background: #0f172a; color: #e2e8f0; min-height: 100vh; }
+body { background: #0f172a; color: #e2e8f0; min-height: 100vh;
+       font-family: system-ui, -apple-system, "Segoe UI", "Helvetica Neue", Arial, sans-serif; }
 .skycall-center { align-items: center; }
 .skycall-card { background: #1e293b; color: #e2e8f0; }
 .skycall-dialog { width: 420px; max-width: 100vw; }

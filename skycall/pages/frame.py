@@ -48,13 +48,13 @@ body { background: #0f172a; color: #e2e8f0; min-height: 100vh;
 def theme(title: str) -> None:
     """Colours, fonts and the page title."""
     ui.page_title(f'{title} · SkyCall' if title else 'SkyCall')
-    ui.colors(primary='#2563eb')
     ui.add_css(CSS)
 
 
 def header() -> None:
     with ui.row().classes('skycall-center skycall-gap-2 q-px-md q-py-sm'):
-        with ui.link(target='/').classes('skycall-home-link'):
+        # A plain <a>: ui.link would load one more script for the same link.
+        with ui.element('a').props('href=/').classes('skycall-home-link'):
             logo('skycall-logo-small', alt='')
             ui.label('SkyCall').classes('skycall-text-lg skycall-semibold text-white')
 

@@ -142,3 +142,28 @@ def test_copy_link_puts_the_invite_on_the_clipboard(person):
     ada.page.get_by_role('button', name='Copy link').click()
     expect(ada.page.get_by_text('Link copied')).to_be_visible()
     assert ada.page.evaluate('navigator.clipboard.readText()') == f'{ada.page.url.split("/call/")[0]}/dial/{room}'
+
+
+def test_pages_download_no_font_and_no_tailwind_compiler(person):
+    """The icons are inline SVG and the text uses the system font: no page of a call fetches a font file."""
+    ada, grace = person('Ada'), person('Grace')
+    fetched: list[str] = []
+    for someone in (ada, grace):
+        someone.page.on('request', lambda request: fetched.append(request.url))
+    start_call(ada.page, 'Ada')
+    expect(ada.page.get_by_role('status')).to_have_text('Waiting for others')
+    ada.page.get_by_role('button', name='Mute').click()
+    expect(ada.page.get_by_role('button', name='Unmute').locator('svg')).to_be_visible()
+    ada.page.get_by_role('button', name='Camera off').click()
+    expect(ada.page.get_by_role('button', name='Camera on').locator('svg')).to_be_visible()
+    ada.page.get_by_role('button', name='Camera on').click()
+
+    dial(grace.page, invite_link(ada.page), 'Grace')  # the invite page, then a knock on Ada's page
+    expect(ada.page.get_by_role('button', name='Answer').locator('svg')).to_be_visible()
+    answer(ada.page, 'Grace')
+    expect_connected_to(grace.page, 'Ada')
+    for someone in (ada, grace):
+        someone.page.evaluate('() => document.fonts.ready.then(() => true)')  # fonts the page asked for are in
+
+    assert not [url for url in fetched if url.endswith(('.woff2', '.woff', '.ttf'))]
+    assert not [url for url in fetched if 'tailwind' in url]

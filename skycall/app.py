@@ -36,6 +36,7 @@ def build(settings: Settings) -> Calls:
     app.mount('/signal', socketio.ASGIApp(signaling, socketio_path=SOCKETIO_PATH))
     app.add_static_files('/assets', ASSETS)
     app.add_middleware(SecurityHeaders)
+    app.colors(primary='#2563eb')  # for every page, set at startup (ui.colors would load one more script)
     app.on_shutdown(store.close)
 
     async def readiness() -> dict[str, bool]:
@@ -101,10 +102,11 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         title='SkyCall',
-        favicon=ASSETS / 'logo.svg',
+        favicon=(ASSETS / 'logo.svg').read_text(),  # inline in each page: no /favicon.ico request
         storage_secret=settings.secret,
         reconnect_timeout=settings.reconnect_timeout_seconds,
         show=False,
+        tailwind=False,  # SkyCall's few utility classes are its own CSS (pages/frame.py)
         reload=False,
         uvicorn_logging_level='warning',
         ws_max_size=128 * 1024,  # no client sends big frames; signaling itself stops at 64 KiB

@@ -5,6 +5,24 @@ import { PeerLink } from "skycall/peer.js";
 import { describeMediaError, clockTime, initials, ring } from "skycall/ui.js";
 
 const SIGNAL_PATH = "/signal/socket.io";
+// Material Icons' "mic_off" (Apache 2.0; the same path as in pages/icons.py): inline, no icon font.
+const MIC_OFF_PATH =
+  "M19 11h-1.7c0 .74-.16 1.43-.43 2.05l1.23 1.23c.56-.98.9-2.09.9-3.28zm-4.02.17c0-.06.02-.11.02-.17V5" +
+  "c0-1.66-1.34-3-3-3S9 3.34 9 5v.18l5.98 5.99zM4.27 3L3 4.27l6.01 6.01V11c0 1.66 1.33 3 2.99 3" +
+  " .22 0 .44-.03.65-.08l1.66 1.66c-.71.33-1.5.52-2.31.52-2.76 0-5.3-2.1-5.3-5.1H5c0 3.41 2.72 6.23 6 6.72" +
+  "V21h2v-3.28c.91-.13 1.77-.45 2.54-.9L19.73 21 21 19.73 4.27 3z";
+
+/** The muted mark of a tile, built with DOM calls (never markup). @returns {SVGSVGElement} */
+function micOffIcon() {
+  const svgNS = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(svgNS, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS(svgNS, "path");
+  path.setAttribute("d", MIC_OFF_PATH);
+  svg.append(path);
+  return svg;
+}
 
 export default {
   // Someone knocking is answered right here: the popup and its buttons need no round trip through
@@ -217,10 +235,10 @@ export default {
       label.className = "skycall-name";
       label.textContent = peer.name;
       const muted = document.createElement("div");
-      muted.className = "skycall-muted material-icons";
+      muted.className = "skycall-muted";
       muted.setAttribute("role", "img");
       muted.setAttribute("aria-label", `${peer.name} is muted`);
-      muted.textContent = "mic_off";
+      muted.append(micOffIcon());
       tile.append(badge, label, muted);
       const entry = { tile, stream: new MediaStream(), connected: false, link: null, peer };
       entry.link = new PeerLink({

@@ -6,6 +6,7 @@ from typing import Any
 
 from nicegui import ui
 
+from ..pages.icons import ICONS
 from ..signaling import SOCKETIO_PATH
 
 EARLY_START = """<script type="module">
@@ -30,7 +31,7 @@ class CallView(ui.element, component='call_view.js', esm={'skycall': 'js'}):
         self._props['ticket'] = ticket
         self._props['ice-servers'] = ice_servers
         self._props['ring'] = ring
-        self._props['icons'] = {'answer': 'call', 'decline': 'call_end'}
+        self._props['icons'] = {'answer': ICONS['call'], 'decline': ICONS['call_end']}
 
     @staticmethod
     def early_start() -> None:

@@ -15,6 +15,7 @@ from ..tickets import Ticket
 from . import frame
 from .call_style import CSS
 from .chat import ChatPanel
+from .icons import ICONS
 
 CALL_ENDED_SECONDS = 20
 DECLINED_SECONDS = 6
@@ -122,15 +123,15 @@ class CallPage:
                     self.calling = self._calling_banner()
                 self.status = ui.label('Connecting…' if ticket else '').props('role=status aria-live=polite')
                 with ui.row().classes('skycall-controls'):
-                    self.mute = ui.button('Mute', icon='mic', on_click=self.toggle_audio).props('outline')
-                    self.camera = ui.button('Camera off', icon='videocam', on_click=self.toggle_video)
+                    self.mute = ui.button('Mute', icon=ICONS['mic'], on_click=self.toggle_audio).props('outline')
+                    self.camera = ui.button('Camera off', icon=ICONS['videocam'], on_click=self.toggle_video)
                     self.camera.props('outline')
-                    with ui.button('Chat', icon='chat', on_click=self.toggle_chat):
+                    with ui.button('Chat', icon=ICONS['chat'], on_click=self.toggle_chat):
                         self.badge = ui.badge('0', color='red').props('floating aria-label="Unread"')
                         self.badge.set_visibility(False)
-                    ui.button('Invite', icon='person_add', on_click=self.invite_dialog.open).props('outline')
+                    ui.button('Invite', icon=ICONS['person_add'], on_click=self.invite_dialog.open).props('outline')
                     ui.switch('Ring', value=ring, on_change=self.set_ring).props('dark')
-                    ui.button('Hang up', icon='call_end', color='negative', on_click=self.hang_up)
+                    ui.button('Hang up', icon=ICONS['call_end'], color='negative', on_click=self.hang_up)
             self.chat = ChatPanel(self.view.send_chat)
         self.chat.on_unread = self._show_unread
         self._listen()
@@ -164,7 +165,7 @@ class CallPage:
         on('peer-left', self.peer_left)
         on('chat', self.show_chat)
         on('media', self.media)
-        on('media-error', lambda e: ui.notify(_text(e, 'message', 300), type='warning', timeout=10000))
+        on('media-error', lambda e: frame.notify(_text(e, 'message', 300), type='warning', timeout=10000))
         on('connection', self.connection)
         on('error', self.error)
 
@@ -173,8 +174,8 @@ class CallPage:
     def _calling_banner(self) -> ui.element:
         with ui.element('div').classes('skycall-calling') as banner:
             ui.spinner('dots', size='lg')
-            ui.label('Calling…').classes('text-xl')
-            ui.label('Waiting for someone in the call to answer.').classes('text-slate-300')
+            ui.label('Calling…').classes('skycall-text-xl')
+            ui.label('Waiting for someone in the call to answer.').classes('skycall-soft')
             ui.button('Cancel', on_click=self.cancel).props('unelevated color=negative')
         banner.set_visibility(False)
         return banner
@@ -225,20 +226,20 @@ class CallPage:
             self.calling.set_visibility(False)
             frame.message_dialog(MESSAGES[code])
         else:
-            ui.notify(_text(e, 'message', 300), type='negative')
+            frame.notify(_text(e, 'message', 300), type='negative')
 
     def connection(self, e: events.GenericEventArguments) -> None:
         if _text(e, 'state', 16) == 'lost':
-            ui.notify('Connection lost. Reconnecting…', type='warning')
+            frame.notify('Connection lost. Reconnecting…', type='warning')
         else:
-            ui.notify('Connection restored', type='positive')
+            frame.notify('Connection restored', type='positive')
 
     def error(self, e: events.GenericEventArguments) -> None:
         code = _text(e, 'code', 32)
         if code == 'replaced':
             frame.message_dialog(MESSAGES['replaced'])
         elif code != 'no-such-peer':
-            ui.notify(_text(e, 'message', 300), type='negative')
+            frame.notify(_text(e, 'message', 300), type='negative')
 
     def show_chat(self, e: events.GenericEventArguments) -> None:
         self.chat.show(_text(e, 'id', 64), _text(e, 'from', 64), _text(e, 'name', 64), _text(e, 'text', MAX_CHAT),
@@ -256,10 +257,10 @@ class CallPage:
         args = _args(e)
         self.audio_on, self.video_on = bool(args.get('audio')), bool(args.get('video'))
         self.mute.set_text('Unmute' if not self.audio_on else 'Mute')
-        self.mute.props(f'icon={"mic_off" if not self.audio_on else "mic"}')
+        self.mute.set_icon(ICONS['mic_off' if not self.audio_on else 'mic'])
         self.mute.set_enabled(bool(args.get('hasAudio')))
         self.camera.set_text('Camera on' if not self.video_on else 'Camera off')
-        self.camera.props(f'icon={"videocam_off" if not self.video_on else "videocam"}')
+        self.camera.set_icon(ICONS['videocam_off' if not self.video_on else 'videocam'])
         self.camera.set_enabled(bool(args.get('hasVideo')))
 
     def set_ring(self, e: events.ValueChangeEventArguments) -> None:
@@ -278,18 +279,18 @@ class CallPage:
         self.badge.set_visibility(count > 0)
 
     def _invite_dialog(self, link: str) -> ui.dialog:
-        with ui.dialog() as dialog, ui.card().classes('skycall-card skycall-dialog gap-4'):
-            ui.label('Invite someone').classes('text-xl')
-            ui.label('Send this link to the person you want to talk to.').classes('text-slate-400')
-            ui.input('Invite link', value=link).props('readonly outlined dark').classes('w-full')
+        with ui.dialog() as dialog, ui.card().classes('skycall-card skycall-dialog'):
+            ui.label('Invite someone').classes('skycall-text-xl')
+            ui.label('Send this link to the person you want to talk to.').classes('skycall-dim')
+            ui.input('Invite link', value=link).props('readonly outlined dark').classes('full-width')
 
             def copy() -> None:
                 ui.clipboard.write(link)
                 ui.notify('Link copied')
 
-            with ui.row().classes('w-full justify-end'):
+            with ui.row().classes('full-width justify-end'):
                 ui.button('Close', on_click=dialog.close).props('flat')
-                ui.button('Copy link', icon='content_copy', on_click=copy).props('unelevated')
+                ui.button('Copy link', icon=ICONS['content_copy'], on_click=copy).props('unelevated')
         return dialog
 
 

@@ -7,6 +7,9 @@ CSS = """
 .skycall-chat { flex: 0 0 25%; min-width: 240px; display: flex; flex-direction: column; padding: 8px; gap: 8px;
                 background: #111827; }
 .skycall-chat.closed { display: none; }
+.skycall-chat-log { position: relative; flex: 1; width: 100%; min-height: 0; }
+.skycall-jump { position: absolute; bottom: .5rem; left: 50%; transform: translateX(-50%); }
+.skycall-grow { flex: 1; }
 .skycall-phone-only { display: none; }
 .skycall-stage-wrap { position: relative; flex: 1; min-height: 240px; }
 .skycall-stage { position: absolute; inset: 0; background: #020617; border-radius: 12px; overflow: hidden; }
@@ -19,11 +22,13 @@ CSS = """
 .skycall-tile.camera-off video { visibility: hidden; position: absolute; }
 .skycall-tile.camera-off .skycall-initials { display: flex; }
 .skycall-muted { display: none !important; position: absolute; right: 8px; bottom: 8px; padding: 4px;
-                 border-radius: 50%; background: #dc2626; color: #fff; font-size: 20px; }
+                 border-radius: 50%; background: #dc2626; color: #fff; width: 28px; height: 28px; }
+.skycall-muted svg { display: block; width: 20px; height: 20px; fill: currentColor; }
 .skycall-tile.mic-off .skycall-muted { display: block !important; }
 .skycall-name { position: absolute; left: 8px; bottom: 8px; padding: 2px 8px; border-radius: 6px;
                 background: rgba(0,0,0,.55); color: #fff; font-size: 14px; }
-.skycall-sound { position: absolute; right: 8px; top: 8px; padding: 6px 12px; border-radius: 6px; }
+.skycall-sound { position: absolute; right: 8px; top: 8px; padding: 6px 12px; border-radius: 6px;
+                 border: 0; background: transparent; color: inherit; font: inherit; }
 .skycall-local { position: absolute; right: 12px; bottom: 12px; width: 22%; min-width: 96px; max-width: 260px;
                  border-radius: 8px; border: 2px solid rgba(255,255,255,.6); background: #111; z-index: 2;
                  transform: scaleX(-1); }

@@ -8,6 +8,8 @@ from typing import Any
 from nicegui import events, ui
 
 from ..protocol import MAX_CHAT
+from . import frame
+from .icons import ICONS
 
 PREVIEW_WORDS = 8
 
@@ -24,21 +26,21 @@ class ChatPanel:
         self.at_bottom = True
         self.on_unread: Callable[[int], None] = lambda _count: None
         with ui.element('aside').classes('skycall-chat').props('aria-label="Chat"') as self.panel:
-            with ui.row().classes('w-full items-center'):
-                ui.label('Chat').classes('text-lg')
+            with ui.row().classes('full-width skycall-center'):
+                ui.label('Chat').classes('skycall-text-lg')
                 ui.space()
-                self.close_button = ui.button(icon='close', on_click=lambda: self.set_open(False))
+                self.close_button = ui.button(icon=ICONS['close'], on_click=lambda: self.set_open(False))
                 self.close_button.props('flat round aria-label="Close chat"').classes('skycall-phone-only')
-            with ui.element('div').classes('relative flex-1 w-full min-h-0'):
-                self.scroll = ui.scroll_area(on_scroll=self._scrolled).classes('absolute inset-0')
+            with ui.element('div').classes('skycall-chat-log'):
+                self.scroll = ui.scroll_area(on_scroll=self._scrolled).classes('absolute-full')
                 with self.scroll:
-                    self.messages = ui.column().classes('w-full gap-1')
-                self.jump = ui.button('New messages', icon='arrow_downward', on_click=self.scroll_to_end)
-                self.jump.props('rounded unelevated size=sm').classes('absolute bottom-2 left-1/2 -translate-x-1/2')
+                    self.messages = ui.column().classes('full-width skycall-gap-1')
+                self.jump = ui.button('New messages', icon=ICONS['arrow_downward'], on_click=self.scroll_to_end)
+                self.jump.props('rounded unelevated size=sm').classes('skycall-jump')
                 self.jump.set_visibility(False)
-            with ui.row().classes('w-full no-wrap items-center'):
+            with ui.row().classes('full-width no-wrap skycall-center'):
                 self.input = ui.input('Message').props(f'maxlength={MAX_CHAT} outlined dark dense')
-                self.input.classes('flex-1').on('keydown.enter', self.send)
+                self.input.classes('skycall-grow').on('keydown.enter', self.send)
                 ui.button('Send', on_click=self.send).props('unelevated')
 
     async def send(self) -> None:
@@ -49,7 +51,7 @@ class ChatPanel:
         if reply.get('ok'):
             self.input.value = ''
         else:
-            ui.notify(str(reply.get('message', 'The message was not sent.'))[:300], type='negative')
+            frame.notify(str(reply.get('message', 'The message was not sent.'))[:300], type='negative')
 
     def show(self, message_id: str, sender_id: str, name: str, text: str, time: str, history: bool = False) -> None:
         if message_id in self.shown:

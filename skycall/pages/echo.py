@@ -15,6 +15,7 @@ from ..echo import EchoLine, EchoSession, EchoUnavailable
 from ..errors import SkyCallError
 from . import frame
 from .call_style import CSS
+from .icons import ICONS
 
 BUSY = 'The test line is busy, try again in a minute'
 CONNECT_TIMEOUT = 30.0
@@ -29,9 +30,9 @@ def register(line: EchoLine, ice_servers: list[dict[str, Any]]) -> None:
             frame.message_screen(BUSY, 'Everyone else is testing right now.')
             return
         ui.add_css(CSS)
-        with ui.column().classes('w-full items-center mt-16 gap-4') as calling:
+        with ui.column().classes('full-width skycall-center skycall-page') as calling:
             ui.spinner('dots', size='lg')
-            ui.label('Calling the test line…').classes('text-xl')
+            ui.label('Calling the test line…').classes('skycall-text-xl')
         # A session starts only for a page that is really there, and starting one may take a moment (the
         # first on a worker loads aiortc): so the page is shown first and the session opened after.
         client = ui.context.client
@@ -70,14 +71,14 @@ class EchoPage:
         self.finished = False
         with ui.element('div').classes('skycall-call'):
             with ui.element('section').classes('skycall-video-area').props('aria-label="Test call"'):
-                ui.label('You should see and hear yourself').classes('text-xl text-center')
+                ui.label('You should see and hear yourself').classes('skycall-text-xl text-center')
                 with ui.element('div').classes('skycall-stage-wrap'):
                     self.view = CallView(line.calls.sign(session.person), ice_servers).classes('skycall-stage')
                 with ui.row().classes('skycall-controls'):
                     self.status = ui.label('Connecting…').props('role=status aria-live=polite')
                     self.delay = ui.label('Round trip: measuring…').props('aria-live=off')
                     self.left = ui.label(_minutes(session.time_left()))
-                    self.end_button = ui.button('End test', icon='call_end', color='negative', on_click=self.end)
+                    self.end_button = ui.button('End test', icon=ICONS['call_end'], color='negative', on_click=self.end)
         self.view.on('status', self._status)
         self.timer = ui.timer(1.0, self.tick)
 
@@ -115,13 +116,13 @@ class EchoPage:
         self.end_button.disable()
         with contextlib.suppress(Exception):  # the page may be gone already
             await self.view.hang_up()
-        with ui.dialog().props('persistent') as dialog, ui.card().classes('skycall-card skycall-dialog gap-4'):
-            ui.label('The test call failed' if failed else 'The test call has ended').classes('text-xl')
+        with ui.dialog().props('persistent') as dialog, ui.card().classes('skycall-card skycall-dialog'):
+            ui.label('The test call failed' if failed else 'The test call has ended').classes('skycall-text-xl')
             if failed and outcome is not None:
-                ui.label(outcome.message[:300]).classes('text-slate-400')
+                ui.label(outcome.message[:300]).classes('skycall-dim')
             elif outcome is not None and outcome.kind == 'duration':
-                ui.label(f'A test call lasts {self.session.seconds / 60:g} minutes.').classes('text-slate-400')
-            with ui.row().classes('w-full justify-end'):
+                ui.label(f'A test call lasts {self.session.seconds / 60:g} minutes.').classes('skycall-dim')
+            with ui.row().classes('full-width justify-end'):
                 ui.button('Go home', on_click=frame.go_home).props('flat')
                 ui.button('Test again', on_click=lambda: ui.navigate.to('/echo')).props('unelevated')
         dialog.open()

@@ -9,6 +9,7 @@ from ..api import client_address
 from ..calls import Calls, room_from_reference
 from ..errors import MESSAGES, SkyCallError
 from . import frame
+from .icons import ICONS
 
 
 def register(calls: Calls) -> None:
@@ -21,7 +22,7 @@ def register(calls: Calls) -> None:
             try:
                 ui.navigate.to(f'/call/{await calls.start(client_address(request))}')
             except SkyCallError as error:
-                ui.notify(error.message, type='negative')
+                frame.notify(error.message, type='negative')
 
         async def renamed(_name: str) -> None:
             rename_dialog.close()
@@ -31,16 +32,17 @@ def register(calls: Calls) -> None:
         rename_dialog, _ = frame.name_dialog('Your name', 'Save', renamed)
         join_dialog = _join_dialog(calls)
 
-        with ui.column().classes('w-full items-center mt-16 gap-6 px-4 text-center'):
-            frame.logo('w-24 h-24')
-            ui.label('SkyCall').classes('text-4xl font-bold')
-            ui.label('Private video calls for your team. No accounts, just a link.').classes('text-slate-400')
-            with ui.row().classes('gap-4 justify-center'):
-                ui.button('Start a call', icon='videocam', on_click=start_dialog.open).props('unelevated size=lg')
-                ui.button('Join a call', icon='login', on_click=join_dialog.open).props('outline size=lg')
-                ui.button('Test call', icon='video_settings', on_click=lambda: ui.navigate.to('/echo')) \
+        with ui.column().classes('full-width skycall-center skycall-page skycall-gap-6 q-px-md text-center'):
+            frame.logo('skycall-logo-large')
+            ui.label('SkyCall').classes('skycall-text-4xl text-weight-bold')
+            ui.label('Private video calls for your team. No accounts, just a link.').classes('skycall-dim')
+            with ui.row().classes('justify-center'):
+                ui.button('Start a call', icon=ICONS['videocam'], on_click=start_dialog.open) \
+                    .props('unelevated size=lg')
+                ui.button('Join a call', icon=ICONS['login'], on_click=join_dialog.open).props('outline size=lg')
+                ui.button('Test call', icon=ICONS['video_settings'], on_click=lambda: ui.navigate.to('/echo')) \
                     .props('outline size=lg')
-            with ui.row().classes('items-center gap-2 text-slate-400 mt-8') as you:
+            with ui.row().classes('skycall-center skycall-gap-2 skycall-dim skycall-mt-8') as you:
                 you_are = ui.label()
                 ui.button('Change name', on_click=rename_dialog.open).props('flat dense no-caps')
 
@@ -52,13 +54,13 @@ def register(calls: Calls) -> None:
 
 
 def _join_dialog(calls: Calls) -> ui.dialog:
-    with ui.dialog() as dialog, ui.card().classes('skycall-card skycall-dialog gap-4'):
-        ui.label('Join a call').classes('text-xl')
+    with ui.dialog() as dialog, ui.card().classes('skycall-card skycall-dialog'):
+        ui.label('Join a call').classes('skycall-text-xl')
         name = frame.name_input()
         link = ui.input('Room ID or link',
                         validation=lambda v: None if room_from_reference(v) else 'Paste an invite link or a room ID.')
-        link.props('maxlength=2048 outlined dark').classes('w-full')
-        problem = ui.label().classes('text-red-400')
+        link.props('maxlength=2048 outlined dark').classes('full-width')
+        problem = ui.label().classes('skycall-error')
         problem.set_visibility(False)
 
         async def join() -> None:
@@ -73,7 +75,7 @@ def _join_dialog(calls: Calls) -> ui.dialog:
             ui.navigate.to(f'/call/{room}')
 
         link.on('keydown.enter', join)
-        with ui.row().classes('w-full justify-end'):
+        with ui.row().classes('full-width justify-end'):
             ui.button('Cancel', on_click=dialog.close).props('flat')
             ui.button('Join', on_click=join).props('unelevated')
     return dialog

@@ -3,8 +3,8 @@
 Bytes are what went over the wire (Chromium's encodedDataLength: compressed bodies plus headers),
 counted with the DevTools protocol until the network has been quiet for a moment after the load event.
 WebSockets (NiceGUI's own and the signaling one) are counted apart: they are not part of loading.
-The call page needs a name in the browser's storage, so the person first passes the invite page;
-then the HTTP cache is cleared and the call page is loaded alone.
+The call page is measured as a newcomer meets it: the invite link (/dial/<room>), which is the call
+page itself (camera and signaling started) behind the name dialog.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 import httpx
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from e2e.call_steps import dial
 from e2e.conftest import CHROMIUM_FLAGS
 
 from .first_frame import CHROMIUM, INSTRUMENT
@@ -82,14 +81,7 @@ def _call(browser: Browser, base_url: str, room: str) -> dict[str, Any]:
     context = browser.new_context(base_url=base_url)
     context.add_init_script(INSTRUMENT)
     try:
-        first = context.new_page()
-        dial(first, f'/dial/{room}', 'Grace')  # stores the name: the call page needs one
-        first.close(run_before_unload=False)
-        page = context.new_page()
-        cdp = context.new_cdp_session(page)
-        cdp.send('Network.clearBrowserCache')
-        cdp.detach()
-        return _load(context, page, f'/call/{room}')
+        return _load(context, context.new_page(), f'/dial/{room}')
     finally:
         context.close()
 

@@ -118,7 +118,8 @@ def _page_weight(result: Any) -> list[Row]:
     return [
         Row(name, f'/ : transferred, {home["requests"]} requests', f'{home["bytes"] / KIB:.1f} KiB'),
         Row(name, '/ : DOMContentLoaded', f'{home["dom_content_loaded_ms"]:.0f} ms'),
-        Row(name, f'call page: transferred, {call["requests"]} requests', f'{call["bytes"] / KIB:.1f} KiB',
+        Row(name, f'call page (invite link): transferred, {call["requests"]} requests',
+            f'{call["bytes"] / KIB:.1f} KiB',
             '<= 350 KiB', call['bytes'] <= 350 * KIB),
         Row(name, 'call page: DOMContentLoaded', f'{call["dom_content_loaded_ms"]:.0f} ms'),
     ]
@@ -312,7 +313,7 @@ def _label(item: dict[str, Any]) -> str:
 
 
 def _short(path: str) -> str:
-    return re.sub(r'/[0-9a-f]{32}/', '/…/', re.sub(r'/call/[A-Za-z0-9_-]{22}', '/call/<room>', path))
+    return re.sub(r'/[0-9a-f]{32}/', '/…/', re.sub(r'/(call|dial)/[A-Za-z0-9_-]{22}', r'/\1/<room>', path))
 
 
 def _leaks_md(result: Any) -> list[str]:

@@ -190,9 +190,10 @@ def test_a_third_person_is_told_the_call_is_full(person):
     call_between(ada.page, 'Ada', grace.page, 'Grace')
     link = invite_link(ada.page)
 
-    dial(carol.page, link, 'Carol')
+    carol.page.goto(link)  # told at once, before typing a name or turning on a camera
 
     expect(carol.page.get_by_text('This call is full.')).to_be_visible()
+    expect(carol.page.get_by_label('Your name')).to_have_count(0)
     carol.page.get_by_role('button', name='Go home').click()
     carol.page.wait_for_url(HOME)
     expect_connected_to(ada.page, 'Grace')

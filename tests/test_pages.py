@@ -163,6 +163,18 @@ async def test_chat_is_shown_as_text(user: User) -> None:
     assert (mine.props['name'], mine.props['stamp'], mine.props['sent']) == ('Ada', '14:21', True)
 
 
+async def test_a_refused_join_is_said_once_in_a_dialog(user: User) -> None:
+    """The call filled up between opening the invite and pressing Join: one dialog, no second notification."""
+    await start_a_call(user, 'Ada')
+    full = 'This call is full.'
+    # What the browser side emits when the server refuses the join: the error event, then join-failed.
+    user.find(CallView).trigger('error', {'code': 'room-full', 'message': full})
+    user.find(CallView).trigger('joinFailed', {'code': 'room-full', 'message': full})
+    await user.should_see(full)
+    assert dialog(user, full).value
+    assert not user.notify.contains(full)
+
+
 # --- joining from the home page -----------------------------------------------------------------
 
 async def test_joining_with_a_pasted_invite_link(create_user: Callable[[], User]) -> None:

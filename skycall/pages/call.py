@@ -19,6 +19,7 @@ from .icons import ICONS
 
 CALL_ENDED_SECONDS = 20
 DECLINED_SECONDS = 6
+JOIN_REFUSALS = {'room-full', 'no-such-room', 'bad-ticket'}  # the call cannot go on: a dialog says why
 
 
 def register(calls: Calls, ice_servers: list[dict[str, Any]], ticket_refresh_seconds: float,
@@ -33,6 +34,9 @@ def register(calls: Calls, ice_servers: list[dict[str, Any]], ticket_refresh_sec
         """
         if not await calls.exists(room):
             frame.not_found()
+            return
+        if await _full(calls, room, max_participants):
+            full()
             return
         frame.theme('Join a call')
         ui.add_css(CSS)
@@ -65,16 +69,21 @@ def register(calls: Calls, ice_servers: list[dict[str, Any]], ticket_refresh_sec
         if not name:
             ui.navigate.to(f'/dial/{room}')
             return
-        peer = _peer_id_for(room)
-        if len([m for m in await calls.store.members(room) if m.id != peer]) >= max_participants:
+        if await _full(calls, room, max_participants):
             full()
             return
-        ticket = await calls.ticket(room, name, peer)
+        ticket = await calls.ticket(room, name, _peer_id_for(room))
         frame.theme('Call')
         ui.add_css(CSS)
         frame.header()
         CallPage(calls, ticket, ice_servers, invite=_invite(request, room),
                  ticket_refresh_seconds=ticket_refresh_seconds, ring_timeout_seconds=ring_timeout_seconds)
+
+
+async def _full(calls: Calls, room: str, max_participants: int) -> bool:
+    """Every seat taken by someone else (this browser's own seat, after a reload, does not count)."""
+    peer = _peer_id_for(room)
+    return len([m for m in await calls.store.members(room) if m.id != peer]) >= max_participants
 
 
 def _invite(request: Request, room: str) -> str:
@@ -222,7 +231,7 @@ class CallPage:
 
     def join_failed(self, e: events.GenericEventArguments) -> None:
         code = _text(e, 'code', 32)
-        if code in {'room-full', 'no-such-room', 'bad-ticket'}:
+        if code in JOIN_REFUSALS:
             self.calling.set_visibility(False)
             frame.message_dialog(MESSAGES[code])
         else:
@@ -236,6 +245,8 @@ class CallPage:
 
     def error(self, e: events.GenericEventArguments) -> None:
         code = _text(e, 'code', 32)
+        if code in JOIN_REFUSALS:
+            return  # join-failed shows it, as a dialog
         if code == 'replaced':
             frame.message_dialog(MESSAGES['replaced'])
         elif code != 'no-such-peer':

@@ -1,7 +1,7 @@
 // The browser half of a call: camera, signaling socket, one PeerLink per remote participant, and
 // the video tiles. It talks to its Python class only through props, methods and emitted events
 // (see call_view.py for the list).
-import { PeerLink } from "skycall/peer.js";
+import { PeerLink, PreparedOffer } from "skycall/peer.js";
 import { describeMediaError, clockTime, initials, ring } from "skycall/ui.js";
 
 const SIGNAL_PATH = "/signal/socket.io";
@@ -203,6 +203,8 @@ export default {
         if (reply.waiting) {
           this.$emit("waiting", {});
           this.setStatus("Calling…");
+          // Make the offer while we wait: once let in, it goes out at once.
+          this.prepared ??= new PreparedOffer(this.iceServers ?? [], this.media);
           return;
         }
         this.seated = true;
@@ -211,6 +213,7 @@ export default {
           this.knownNames[peer.id] = peer.name;
           this.addPeer(peer, true); // the newcomer offers
         }
+        this.dropPrepared();
         this.$emit("joined", { you: reply.you, peers: reply.peers });
         for (const message of reply.history ?? []) this.$emit("chat", { ...message, time: clockTime(message.ts), history: true });
         this.emitMedia();
@@ -241,10 +244,13 @@ export default {
       muted.append(micOffIcon());
       tile.append(badge, label, muted);
       const entry = { tile, stream: new MediaStream(), connected: false, link: null, peer };
+      const prepared = offerer ? this.prepared : undefined;
+      if (prepared) this.prepared = null; // one offer, for the first one we call
       entry.link = new PeerLink({
         id: peer.id,
         name: peer.name,
         offerer,
+        prepared,
         iceServers: this.iceServers ?? [],
         media: this.media,
         send: (payload) => this.socket.emit("signal", { to: peer.id, ...payload }),
@@ -311,6 +317,11 @@ export default {
 
     closeKnock(id) {
       this.knocks = this.knocks.filter((knock) => knock.id !== id);
+    },
+
+    dropPrepared() {
+      this.prepared?.close();
+      this.prepared = null;
     },
 
     dropPeer(id) {
@@ -383,6 +394,7 @@ export default {
 
     shutdown() {
       this.knocks = [];
+      this.dropPrepared();
       for (const id of [...this.peers.keys()]) this.dropPeer(id);
       this.stream?.getTracks().forEach((track) => track.stop());
       this.media?.then((stream) => stream?.getTracks().forEach((track) => track.stop()));

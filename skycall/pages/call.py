@@ -56,7 +56,7 @@ def register(calls: Calls, ice_servers: list[dict[str, Any]], ticket_refresh_sec
                 frame.go_home()
 
         dialog, _ = frame.name_dialog('Join a call', 'Join', enter)
-        dialog.props('persistent')
+        dialog.props('persistent transition-show=none')  # there as the page appears: no zoom to wait for
         dialog.on('hide', leave)
         dialog.open()
 

@@ -16,8 +16,49 @@
  *   send: (payload: SignalPayload) => void,
  *   onTrack: (track: MediaStreamTrack) => void,
  *   onState: (state: RTCPeerConnectionState) => void,
+ *   prepared?: PreparedOffer,
  * }} PeerOptions
  */
+
+/**
+ * An offer made before we know whom it is for: while knocking, the camera is attached, the offer set
+ * and ICE candidates gathered, so the moment we are let in it goes out at once (a PeerLink adopts it).
+ */
+export class PreparedOffer {
+  /** @param {RTCIceServer[]} iceServers @param {Promise<MediaStream | null>} media */
+  constructor(iceServers, media) {
+    this.pc = new RTCPeerConnection({ iceServers });
+    /** @type {RTCIceCandidateInit[]} gathered before a link adopted the offer */
+    this.candidates = [];
+    this.pc.onicecandidate = ({ candidate }) => {
+      if (candidate && candidate.candidate) this.candidates.push(candidate.toJSON());
+    };
+    this.adopted = false;
+    /** @type {Promise<boolean>} whether the offer is set (false: the link makes its own) */
+    this.ready = media.then(async (stream) => {
+      attachTracks(this.pc, stream, true);
+      await this.pc.setLocalDescription();
+      return true;
+    }).catch((error) => {
+      console.warn("SkyCall: could not prepare an offer", error);
+      return false;
+    });
+  }
+
+  /** Not needed after all (nobody to call, or hung up). */
+  close() {
+    if (!this.adopted) this.pc.close();
+  }
+}
+
+/** Send our camera and microphone; as the offerer, ask to receive a kind we cannot send. */
+function attachTracks(pc, stream, offerer) {
+  for (const kind of ["audio", "video"]) {
+    const track = stream?.getTracks().find((t) => t.kind === kind);
+    if (track && stream) pc.addTrack(track, stream);
+    else if (offerer) pc.addTransceiver(kind, { direction: "recvonly" });
+  }
+}
 
 export class PeerLink {
   /** @param {PeerOptions} options */
@@ -34,19 +75,43 @@ export class PeerLink {
     /** @type {Promise<void>} signals are applied one after the other, in arrival order */
     this.queue = Promise.resolve();
 
-    const pc = (this.pc = new RTCPeerConnection({ iceServers: options.iceServers }));
-    pc.onnegotiationneeded = () => {
+    const prepared = this.offerer ? options.prepared : undefined;
+    const pc = (this.pc = prepared?.pc ?? new RTCPeerConnection({ iceServers: options.iceServers }));
+    pc.ontrack = ({ track }) => options.onTrack(track);
+    pc.onconnectionstatechange = () => options.onState(pc.connectionState);
+    if (prepared) {
+      prepared.adopted = true;
+      this.attached = true;
+      this.makingOffer = true; // until the prepared offer is out
+      this.adopt(prepared);
+      return;
+    }
+    this.listen();
+    // The offerer offers as soon as its camera is settled (or has failed): one round trip, not two.
+    if (this.offerer) this.media.then((stream) => this.attach(stream));
+  }
+
+  listen() {
+    this.pc.onnegotiationneeded = () => {
       if (this.offerer) this.offer();
       else this.send({ renegotiate: true });
     };
-    pc.onicecandidate = ({ candidate }) => {
+    this.pc.onicecandidate = ({ candidate }) => {
       if (candidate && candidate.candidate) this.send({ candidate: candidate.toJSON() });
     };
-    pc.ontrack = ({ track }) => options.onTrack(track);
-    pc.onconnectionstatechange = () => options.onState(pc.connectionState);
+  }
 
-    // The offerer offers as soon as its camera is settled (or has failed): one round trip, not two.
-    if (this.offerer) this.media.then((stream) => this.attach(stream));
+  /** Send the offer made while knocking, then the candidates gathered meanwhile. @param {PreparedOffer} prepared */
+  async adopt(prepared) {
+    const ok = await prepared.ready;
+    this.makingOffer = false;
+    if (this.closed) return;
+    if (ok && this.pc.signalingState === "have-local-offer") {
+      this.send({ description: this.pc.localDescription?.toJSON() });
+      for (const candidate of prepared.candidates) this.send({ candidate });
+    }
+    this.listen();
+    if (!ok || this.wantsOffer) await this.offer();
   }
 
   /** Apply a description, candidate or renegotiation request from the remote peer. @param {SignalPayload} payload */
@@ -112,10 +177,6 @@ export class PeerLink {
   attach(stream) {
     if (this.closed || this.attached) return;
     this.attached = true;
-    for (const kind of ["audio", "video"]) {
-      const track = stream?.getTracks().find((t) => t.kind === kind);
-      if (track && stream) this.pc.addTrack(track, stream);
-      else if (this.offerer) this.pc.addTransceiver(kind, { direction: "recvonly" });
-    }
+    attachTracks(this.pc, stream, this.offerer);
   }
 }

@@ -44,6 +44,8 @@ def build(settings: Settings) -> Calls:
             return {'store': True}
         return {'redis': await store.ping(), 'relay': relay.listening}  # type: ignore[attr-defined]
 
+    if relay is not None:
+        app.on_shutdown(relay.close)
     if isinstance(store, RedisRoomStore):
         app.on_startup(store.start)
         app.on_startup(lambda: _start_relay(signaling))
@@ -72,7 +74,8 @@ def _state(settings: Settings) -> tuple[RoomStore, RedisRelay | None]:
     # NiceGUI's per-user storage (names, peer ids) must be shared by the workers too.
     Storage.redis_url = settings.redis_url
     Storage.redis_key_prefix = f'{settings.redis_prefix}nicegui:'
-    return store, RedisRelay(settings.redis_url, channel=f'{settings.redis_prefix}socketio')
+    # The relay addresses workers by the ids the store records with each member.
+    return store, RedisRelay(settings.redis_url, channel=f'{settings.redis_prefix}socketio', worker_id=store.worker_id)
 
 
 def _start_relay(server: socketio.AsyncServer) -> None:

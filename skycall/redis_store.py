@@ -267,13 +267,13 @@ def _ms(seconds: float) -> int:
 
 def _member(raw: str) -> Member:
     data = json.loads(raw)
-    return Member(data['id'], data['name'], data['conn'])
+    return Member(data['id'], data['name'], data['conn'], data.get('worker', ''))
 
 
 def _members(raws: Any) -> list[Member]:
     """Members from the scripts' JSON, oldest seat (or knock) first. An empty Lua table comes as {}."""
     entries = sorted((json.loads(raw) for raw in raws or ()), key=lambda data: data['seq'])
-    return [Member(data['id'], data['name'], data['conn']) for data in entries]
+    return [Member(data['id'], data['name'], data['conn'], data.get('worker', '')) for data in entries]
 
 
 def _glob_escape(text: str) -> str:

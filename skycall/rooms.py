@@ -10,6 +10,7 @@ reload, a lost connection).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -19,15 +20,18 @@ from .errors import SkyCallError
 
 KNOCK_TTL_SECONDS = 60.0
 CHAT_HISTORY = 500  # messages kept per room
+ROSTER_ROOMS = 10_000  # rooms a Roster keeps at most
 
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    """A participant of one room. ``conn`` names the connection that holds the seat (server-only)."""
+    """A participant of one room. ``conn`` names the connection that holds the seat, ``worker`` the
+    process that holds that connection ('' in a one-process store); both are server-only."""
 
     id: str
     name: str
     conn: str
+    worker: str = field(default='', compare=False)
 
     def public(self) -> dict[str, str]:
         return {'id': self.id, 'name': self.name}
@@ -63,6 +67,52 @@ class RoomStore(Protocol):
     async def chat_history(self, room: str) -> list[dict[str, Any]]:
         """The kept chat messages of a room, oldest first."""
     async def close(self) -> None: ...
+
+
+class Roster:
+    """The members of rooms as this worker last read them from the store: the signal path's lookup.
+
+    Only a hint, so it cannot let a signal out of its room: a peer it lacks is looked up in the store
+    before anything is refused, and a signal still goes to the peer's own socket.io room, which only
+    a connection holding a ticket for that room and peer is in. A room is forgotten when its members
+    change (``forget``: its peer-joined and peer-left reach every worker), after ``ttl`` seconds, and
+    all rooms at once when events may have been missed.
+    """
+
+    def __init__(self, store: RoomStore, ttl: float = 10.0) -> None:
+        self._store = store
+        self._ttl = ttl
+        self._rooms: dict[str, tuple[float, dict[str, Member]]] = {}
+        self._reading: dict[str, asyncio.Future[dict[str, Member]]] = {}  # one store read per room at a time
+        self._changes = 0  # forget() calls so far: a read that raced with one is not kept
+
+    async def find(self, room: str, peer: str) -> Member | None:
+        """The seated member ``peer`` of ``room``, or None (then according to the store itself)."""
+        cached = self._rooms.get(room)
+        if cached is not None and time.monotonic() < cached[0] and peer in cached[1]:
+            return cached[1][peer]
+        reading = self._reading.get(room)
+        if reading is None:
+            reading = self._reading[room] = asyncio.ensure_future(self._read(room))
+            reading.add_done_callback(lambda _: self._reading.pop(room, None))
+        return (await asyncio.shield(reading)).get(peer)
+
+    async def _read(self, room: str) -> dict[str, Member]:
+        changes = self._changes
+        members = {member.id: member for member in await self._store.members(room)}
+        if changes == self._changes:
+            if len(self._rooms) >= ROSTER_ROOMS:
+                self._rooms.clear()
+            self._rooms[room] = (time.monotonic() + self._ttl, members)
+        return members
+
+    def forget(self, room: str | None = None) -> None:
+        """Drop what is known of ``room``, or of every room."""
+        self._changes += 1
+        if room is None:
+            self._rooms.clear()
+        else:
+            self._rooms.pop(room, None)
 
 
 @dataclass(slots=True)

@@ -21,7 +21,8 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from . import protocol
 from .errors import SkyCallError
-from .rooms import Member, RoomStore
+from .relay import RedisRelay
+from .rooms import Member, RoomStore, Roster
 from .tickets import TicketMint
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ Reply = dict[str, Any]
 
 
 def create_server(store: RoomStore, mint: TicketMint, max_participants: int,
-                  relay: socketio.AsyncManager | None = None) -> tuple[socketio.AsyncServer, SignalingNamespace]:
+                  relay: RedisRelay | None = None) -> tuple[socketio.AsyncServer, SignalingNamespace]:
     """A socket.io server that only accepts same-origin websocket connections and small frames.
 
     ``relay`` carries events to the other workers (RedisRelay); None serves one process.
@@ -50,7 +51,7 @@ def create_server(store: RoomStore, mint: TicketMint, max_participants: int,
         ping_interval=3,  # a vanished browser is noticed within ping_interval + ping_timeout (7 s)
         ping_timeout=4,
     )
-    namespace = SignalingNamespace(store, mint, max_participants)
+    namespace = SignalingNamespace(store, mint, max_participants, relay)
     server.register_namespace(namespace)
     return server, namespace
 
@@ -91,9 +92,17 @@ def _handler(event: str) -> Callable[[Callable[..., Awaitable[Reply]]], Callable
 class SignalingNamespace(socketio.AsyncNamespace):
     """join, answer, decline, signal, chat, state and leave, as written in docs/protocol.md."""
 
-    def __init__(self, store: RoomStore, mint: TicketMint, max_participants: int) -> None:
+    def __init__(self, store: RoomStore, mint: TicketMint, max_participants: int,
+                 relay: RedisRelay | None = None) -> None:
         super().__init__('/')
         self.store = store
+        self.relay = relay
+        # With several workers, who is in a room is read from Redis: kept per room on each worker for the
+        # signal path, and forgotten whenever a room's members change (see Roster).
+        self._roster: Roster | None = None
+        if relay is not None:
+            self._roster = Roster(store)
+            relay.room_listeners.append(self._members_changed)
         self.mint = mint
         self.max_participants = max_participants
         self.counters: Counter[str] = Counter()
@@ -151,11 +160,18 @@ class SignalingNamespace(socketio.AsyncNamespace):
         session = await self._seated(sid)
         await self._limit(sid, 'signal')
         message = protocol.parse(protocol.Signal, data)
-        room = session['room']
-        if message.to == session['peer'] or not any(m.id == message.to for m in await self.store.members(room)):
+        room, sender = session['room'], session['peer']  # read before waiting: a disconnect clears them
+        target = None if message.to == sender else await self._member(room, message.to)
+        if target is None:
             self.counters['dropped'] += 1
             raise SkyCallError('no-such-peer')
-        await self.emit('signal', {'from': session['peer'], **message.payload()}, room=peer_key(room, message.to))
+        signal = {'from': sender, **message.payload()}
+        # To the target's own room (only a connection with a ticket for this room and peer is in it), on the
+        # worker that holds it.
+        if self.relay is not None and target.worker:
+            await self.relay.emit_to(target.worker, 'signal', signal, room=peer_key(room, message.to))
+        else:
+            await self.emit('signal', signal, room=peer_key(room, message.to))
         return {'ok': True}
 
     @_handler('chat')
@@ -201,6 +217,19 @@ class SignalingNamespace(socketio.AsyncNamespace):
         """Tell rooms about members whose worker died (found by the store's sweep)."""
         for room, member in departed:
             await self.emit('peer-left', {**member.public(), 'reason': 'disconnected'}, room=room_key(room))
+
+    async def _member(self, room: str, peer: str) -> Member | None:
+        if self._roster is not None:
+            return await self._roster.find(room, peer)
+        return next((member for member in await self.store.members(room) if member.id == peer), None)
+
+    def _members_changed(self, event: str | None, room: str | None) -> None:
+        """Called by the relay for every event to a room, from any worker; (None, None) after an outage."""
+        assert self._roster is not None
+        if event is None:
+            self._roster.forget()
+        elif event in ('peer-joined', 'peer-left') and room is not None and room.startswith('room:'):
+            self._roster.forget(room.removeprefix('room:'))
 
     async def _reply_to_knock(self, sid: str, data: Any, admit: bool) -> Reply:
         """A member lets a knocking person in (admitted) or turns them away (declined); popups close."""

@@ -93,6 +93,37 @@ async def test_two_people_on_different_workers_signal_and_chat(server: ClusterSe
         assert texts == ['hello from worker one', 'hello from worker two']
 
 
+async def test_a_signal_to_someone_in_another_room_on_another_worker_is_refused(
+        server: ClusterServer, people: People) -> None:
+    ada, bob = await call_across_workers(server, people)
+    room = await server.create_room()
+    cleo = await people.join(room, 'Cleo', url=server.workers[1].url)  # on Bob's worker, in another room
+
+    offer = {'type': 'offer', 'sdp': 'v=0\r\n'}
+    await ada.fails('signal', {'to': cleo.id, 'description': offer}, 'no-such-peer')
+    assert await ada.call('signal', {'to': bob.id, 'renegotiate': True}) == {'ok': True}
+    assert await bob.expect('signal') == {'from': ada.id, 'renegotiate': True}
+    await cleo.catch_up()  # had Cleo been sent anything, it would have come before her own chat
+    assert [event for event, _ in cleo.received] == ['chat']
+
+
+async def test_a_signal_follows_a_person_who_reloads_onto_the_other_worker(
+        server: ClusterServer, people: People) -> None:
+    ada, bob = await call_across_workers(server, people)
+    assert await ada.call('signal', {'to': bob.id, 'renegotiate': True}) == {'ok': True}
+    assert await bob.expect('signal') == {'from': ada.id, 'renegotiate': True}
+
+    # Bob reloads the page, and this time the load balancer sends him to Ada's worker.
+    bob_again = await people.connect('Bob', url=server.workers[0].url)
+    await bob_again.enter({'ticket': bob.ticket, 'peer': bob.id})
+    assert (await ada.expect('peer-left'))['reason'] == 'replaced'
+    assert await ada.expect('peer-joined') == {'id': bob.id, 'name': 'Bob'}
+    assert await ada.call('signal', {'to': bob.id, 'renegotiate': True}) == {'ok': True}
+    assert await bob_again.expect('signal') == {'from': ada.id, 'renegotiate': True}
+    assert await bob_again.call('signal', {'to': ada.id, 'renegotiate': True}) == {'ok': True}
+    assert await ada.expect('signal') == {'from': bob.id, 'renegotiate': True}
+
+
 async def test_two_people_through_the_load_balancer(server: ClusterServer, people: People) -> None:
     room = await server.create_room()
     ada = await people.join(room, 'Ada')
@@ -126,6 +157,12 @@ async def test_a_redis_outage_is_reported_and_healed_within_two_seconds(
         back = time.monotonic()
         delivered = await chat_gets_through(ada, bob)
         assert delivered - back <= 2.0, f'relay came back after {delivered - back:.2f} s'
+        # A signal goes to the channel of Bob's worker only: that one is heard again too.
+        assert await ada.call('signal', {'to': bob.id, 'renegotiate': True}) == {'ok': True}
+        while (received := await bob.next())[0] != 'signal':
+            pass
+        assert received == ('signal', {'from': ada.id, 'renegotiate': True})
+        assert time.monotonic() - back <= 2.0
         for worker in [*server.workers, late]:
             await until_status(worker.url + '/readyz', 200)
     finally:
@@ -137,6 +174,8 @@ async def test_the_members_of_a_dead_worker_leave_no_ghost(server: ClusterServer
 
     server.workers[1].kill()  # Bob's worker dies without a word to anyone
     try:
+        # Until Bob is found gone, what Ada sends him is not silently lost: nobody listens on his worker.
+        await ada.fails('signal', {'to': bob.id, 'renegotiate': True}, 'unavailable')
         # Noticed when the dead worker's heartbeat (10 s) has lapsed and a sweep (every 3 s) ran.
         event, left = await asyncio.wait_for(ada.inbox.get(), timeout=20)
         assert (event, left) == ('peer-left', {'id': bob.id, 'name': 'Bob', 'reason': 'disconnected'})

@@ -128,6 +128,18 @@ async def test_two_workers_racing_for_the_last_seat_never_overfill_the_room() ->
             assert len(await two.members(room)) == 3
 
 
+async def test_each_member_names_the_worker_that_seated_it() -> None:
+    # The relay sends a signal only to the worker that holds its target's connection.
+    async with workers(2) as (one, two):
+        room = new_room_id()
+        await one.create_room(room)
+        await seat(one, room, ADA)
+        await seat(two, room, BOB)
+        for store in (one, two):
+            assert {m.id: m.worker for m in await store.members(room)} == {ADA.id: one.worker_id,
+                                                                           BOB.id: two.worker_id}
+
+
 async def test_two_workers_racing_into_an_empty_room_seat_one_and_let_one_knock() -> None:
     async with workers(2) as (one, two):
         for _ in range(20):

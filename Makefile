@@ -46,7 +46,7 @@ e2e: $(STAMP) chromium  ## end-to-end tests: real server processes, real Chromiu
 
 test: deps chromium redis haproxy check fast e2e  ## install what is missing, then run every test
 
-bench: deps chromium redis  ## benchmarks, not tests (about 7 min): a table, bench/results/latest.json, BENCHMARKS.md
+bench: deps chromium redis haproxy  ## benchmarks, not tests (about 7 min): a table, bench/results/latest.json, BENCHMARKS.md
 	$(PY) -m bench
 
 clean:

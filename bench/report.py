@@ -33,7 +33,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
     """One or more rows per benchmark that ran."""
     table: list[Row] = []
     for name, make in (('first_frame', _first_frame), ('relay', _relay), ('capacity', _capacity),
-                       ('page_weight', _page_weight), ('leaks', _leaks)):
+                       ('page_weight', _page_weight), ('leaks', _leaks), ('worker_death', _worker_death)):
         if name in results:
             table += make(results[name])
     return table
@@ -142,6 +142,21 @@ def _leaks(result: Any) -> list[Row]:
     return table
 
 
+def _worker_death(result: Any) -> list[Row]:
+    name = '6. A worker dies mid-call'
+    if not _ok(result):
+        return _missing(name, result)
+    restored = result['restored_s']
+    target = result['target_s']
+    ghosts = sum(s['ghosts'] for s in result['samples'])
+    return [
+        Row(name, f'call whole again after the SIGKILL, p50 / max ({result["runs"]} runs)',
+            f'{restored["p50"]:.1f} / {restored["max"]:.1f} s', f'<= {target:.0f} s', restored['max'] <= target),
+        Row(name, 'ghosts seen; runs where the page moved to the other worker',
+            f'{ghosts}; {sum(s["moved"] for s in result["samples"])} of {result["runs"]}'),
+    ]
+
+
 def text_table(table: list[Row]) -> str:
     header = ('benchmark', 'measure', 'value', 'target', 'status')
     cells = [header] + [(r.benchmark, r.measure, r.value, r.target, r.status) for r in table]
@@ -187,7 +202,22 @@ def markdown(results: dict[str, Any], table: list[Row]) -> str:
     parts += _capacity_md(results.get('capacity'))
     parts += _page_weight_md(results.get('page_weight'))
     parts += _leaks_md(results.get('leaks'))
+    parts += _worker_death_md(results.get('worker_death'))
     return '\n'.join(parts)
+
+
+def _worker_death_md(result: Any) -> list[str]:
+    if not _ok(result):
+        return []
+    lines = ['', '### 6. A worker dies mid-call', '',
+             'Two workers behind HAProxy; Ada and Grace in a call; Ada\'s worker SIGKILLed. "Reloaded": Ada\'s page '
+             'was moved to the other worker and reloaded there; "whole": it says Connected again (both videos '
+             'decoding was checked after).', '',
+             '| run | reloaded s | whole s | moved | ghosts |', '|---|---|---|---|---|']
+    for i, s in enumerate(result['samples'], 1):
+        moved = 'yes' if s['moved'] else 'no'
+        lines.append(f'| {i} | {s["reloaded_s"]:.2f} | {s["restored_s"]:.2f} | {moved} | {s["ghosts"]} |')
+    return lines
 
 
 def _busy_warning(results: dict[str, Any]) -> list[str]:

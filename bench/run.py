@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import capacity, first_frame, leaks, machine, page_weight, relay, report
+from . import capacity, first_frame, leaks, machine, page_weight, relay, report, worker_death
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / 'bench' / 'results'
@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
     'capacity': capacity.run,
     'page_weight': page_weight.run,
     'leaks': leaks.run,
+    'worker_death': worker_death.run,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,10 +69,21 @@ def _command(args: list[str]) -> str:
 class CpuWatch:
     """CPU used over a stretch of time: by the whole machine, by this process and its descendants
     (the servers, Chromium, Playwright's driver), and so by everything else.
+
+    A process that ends takes its CPU time with it (Playwright's driver does not reap Chromium in a way
+    that adds it to its own), so a background thread looks at the tree every SAMPLE_SECONDS and
+    remembers the last figure of every process it saw: a browser closed before ``read`` still counts.
     """
 
+    SAMPLE_SECONDS = 0.25
+
     def __init__(self) -> None:
+        self._seen: dict[tuple[int, int], int] = {}  # (pid, start time) -> its utime + stime, last seen
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
         self._start = self._sample()
+        self._thread = threading.Thread(target=self._watch, name='cpu-watch', daemon=True)
+        self._thread.start()
 
     def read(self) -> dict[str, float]:
         """Average cores busy since the watch started (or was last read)."""
@@ -83,11 +95,21 @@ class CpuWatch:
         return {'machine_cores': round(machine_cores, 2), 'bench_cores': round(mine_cores, 2),
                 'other_cores': round(max(0.0, machine_cores - mine_cores), 2)}
 
-    @staticmethod
-    def _sample() -> tuple[float, int, int]:
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stopped.wait(self.SAMPLE_SECONDS):
+            self._sample()
+
+    def _sample(self) -> tuple[float, int, int]:
         fields = Path('/proc/stat').read_text().splitlines()[0].split()[1:]
         user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
-        return time.monotonic(), user + nice + system + irq + softirq + steal, _tree_ticks(os.getpid())
+        with self._lock:
+            self._seen.update(_tree_ticks(os.getpid()))
+            mine = sum(self._seen.values())
+        return time.monotonic(), user + nice + system + irq + softirq + steal, mine
 
 
 def wait_until_quiet(threshold_cores: float = 0.3, max_seconds: float = 60.0, window: float = 2.0) -> dict[str, float]:
@@ -103,13 +125,14 @@ def wait_until_quiet(threshold_cores: float = 0.3, max_seconds: float = 60.0, wi
         reading = watch.read()
         waited = time.monotonic() - started
         if reading['other_cores'] < threshold_cores or waited >= max_seconds:
+            watch.stop()
             return {'other_cores': reading['other_cores'], 'waited_seconds': round(waited, 1)}
 
 
-def _tree_ticks(root: int) -> int:
-    """utime + stime of ``root`` and its live descendants, plus what they reaped from their children."""
+def _tree_ticks(root: int) -> dict[tuple[int, int], int]:
+    """utime + stime of ``root`` and each of its live descendants, by (pid, start time)."""
     parents: dict[int, int] = {}
-    ticks: dict[int, int] = {}
+    ticks: dict[int, tuple[tuple[int, int], int]] = {}
     for entry in Path('/proc').iterdir():
         if not entry.name.isdigit():
             continue
@@ -119,13 +142,16 @@ def _tree_ticks(root: int) -> int:
             continue
         pid = int(entry.name)
         parents[pid] = int(fields[1])
-        ticks[pid] = sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+        ticks[pid] = ((pid, int(fields[19])), int(fields[11]) + int(fields[12]))  # starttime; utime, stime
     children: dict[int, list[int]] = {}
     for pid, parent in parents.items():
         children.setdefault(parent, []).append(pid)
-    total, todo = 0, [root]
+    found: dict[tuple[int, int], int] = {}
+    todo = [root]
     while todo:
         pid = todo.pop()
-        total += ticks.get(pid, 0)
+        if pid in ticks:
+            key, value = ticks[pid]
+            found[key] = value
         todo += children.get(pid, [])
-    return total
+    return found

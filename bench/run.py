@@ -86,6 +86,7 @@ def _run(name: str, benchmark: Callable[[], dict[str, Any]], wait_budget: list[f
         traceback.print_exc()
         result = {'error': f'{type(error).__name__}: {error}'.splitlines()[0][:300]}
     result['cpu'] = watch.read()
+    watch.stop()
     result['other_cores_before'] = quiet['other_cores']
     result['elapsed_seconds'] = round(time.monotonic() - started, 1)
     print(f'[bench] {name} done in {result["elapsed_seconds"]} s; CPU cores used: {result["cpu"]}',

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 SOCKETIO_PATH = '/signal/socket.io'
 CHAT_RATE = (10, 2.0)  # messages, seconds: a leaky bucket per connection
 SIGNAL_RATE = (200, 4.0)  # signal and state together
+RATES = {'signal': SIGNAL_RATE, 'chat': CHAT_RATE}
 JOIN_LIMIT = parse('30 per minute')  # per client address, so reconnecting does not reset it
 MAX_CONNECTIONS_PER_ADDRESS = 50
 
@@ -121,7 +122,7 @@ class SignalingNamespace(socketio.AsyncNamespace):
             self.counters['refused:connections'] += 1
             raise socketio.exceptions.ConnectionRefusedError(SkyCallError('rate-limited').to_dict('connect'))
         self._connections[address] += 1
-        self._buckets[sid] = {'signal': AsyncLimiter(*SIGNAL_RATE), 'chat': AsyncLimiter(*CHAT_RATE)}
+        self._buckets[sid] = {}
         await self.save_session(sid, {'address': address})
 
     @_handler('join')
@@ -252,8 +253,12 @@ class SignalingNamespace(socketio.AsyncNamespace):
         return session
 
     async def _limit(self, sid: str, kind: str) -> None:
-        bucket = self._buckets.get(sid, {}).get(kind)
-        if bucket is None or not bucket.has_capacity():
+        # Made on the first message of its kind: most connections never chat, a knocker never signals.
+        buckets = self._buckets.get(sid)
+        if buckets is None:  # the connection has just gone
+            raise SkyCallError('rate-limited')
+        bucket = buckets.get(kind) or buckets.setdefault(kind, AsyncLimiter(*RATES[kind]))
+        if not bucket.has_capacity():
             raise SkyCallError('rate-limited')
         await bucket.acquire()  # has capacity: takes it without waiting
 

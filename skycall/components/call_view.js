@@ -99,7 +99,7 @@ export default {
         return null;
       }
       let firstError = null;
-      // The page's early script (call.py) already asked for the first choice: take its answer.
+      // The early script (EARLY_START in call_view.py) already asked for the first choice: take its answer.
       let early = window.skycallEarly?.media;
       if (window.skycallEarly) window.skycallEarly.media = null;
       for (const constraints of attempts) {
@@ -140,7 +140,7 @@ export default {
     },
 
     connect() {
-      // The page's early script (call.py) opened the socket while Vue was still starting: adopt it.
+      // The early script (EARLY_START in call_view.py) opened the socket while Vue was still starting: adopt it.
       const early = window.skycallEarly?.socket;
       if (window.skycallEarly) window.skycallEarly.socket = null;
       const socket = (this.socket = early ?? io({ path: SIGNAL_PATH, transports: ["websocket"] }));

@@ -20,8 +20,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from deploy.cluster import Cluster
 from e2e.call_steps import answer, dial, expect_connected_to, invite_link, start_call
 from e2e.conftest import CHROMIUM_FLAGS
-from tests.redis_process import RedisProcess
-from tests.server import free_port
+from tests.redis_process import ready_cluster
 
 from .harness import summary
 
@@ -34,20 +33,11 @@ CONNECTED = "() => document.querySelector('[role=status]')?.textContent === 'Con
 
 
 def run(runs: int = RUNS) -> dict[str, Any]:
-    redis = RedisProcess().start()
-    cluster = Cluster(2, free_port(), redis.url, 'skycall-bench-cluster-secret-0123456789',
-                      ROOT / '.pytest_cache' / 'bench-cluster')
-    try:
-        cluster.start()
-        for worker in cluster.workers:
-            worker.wait_until('/readyz')
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, chromium_sandbox=False)
-            samples = [_one_death(browser, cluster) for _ in range(runs)]
-            browser.close()
-    finally:
-        cluster.stop()
-        redis.remove()
+    log_dir = ROOT / '.pytest_cache' / 'bench-cluster'
+    with ready_cluster(2, 'skycall-bench-cluster-secret-0123456789', log_dir) as cluster, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, chromium_sandbox=False)
+        samples = [_one_death(browser, cluster) for _ in range(runs)]
+        browser.close()
     restored = [s['restored_s'] for s in samples]
     return {'runs': len(samples), 'target_s': TARGET_SECONDS, 'restored_s': summary(restored),
             'within_target': sum(r <= TARGET_SECONDS for r in restored), 'samples': samples}

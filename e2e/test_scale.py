@@ -10,8 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from deploy.cluster import Cluster
-from tests.redis_process import RedisProcess
-from tests.server import free_port
+from tests.redis_process import ready_cluster
 
 from .call_steps import answer, call_between, dial, expect_chat, expect_connected_to, invite_link, say, start_call
 
@@ -21,17 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope='module')
 def server() -> Iterator[Cluster]:
     """Overrides the one-process server: the people of this module meet a cluster."""
-    redis = RedisProcess().start()
-    cluster = Cluster(2, free_port(), redis.url, 'skycall-e2e-cluster-secret-0123456789',
-                      ROOT / '.pytest_cache' / 'e2e-cluster')
-    try:
-        cluster.start()
-        for worker in cluster.workers:
-            worker.wait_until('/readyz')
+    with ready_cluster(2, 'skycall-e2e-cluster-secret-0123456789', ROOT / '.pytest_cache' / 'e2e-cluster') as cluster:
         yield cluster
-    finally:
-        cluster.stop()
-        redis.remove()
 
 
 def test_two_people_on_different_workers_see_each_other_and_chat(person, server):

@@ -10,11 +10,14 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import redis
 
+from deploy.cluster import Cluster
 from tests.server import free_port
 
 
@@ -54,3 +57,18 @@ class RedisProcess:
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextmanager
+def ready_cluster(workers: int, secret: str, log_dir: Path) -> Iterator[Cluster]:
+    """``workers`` SkyCall workers behind HAProxy, sharing a Redis of their own, all ready for calls."""
+    redis_server = RedisProcess().start()
+    cluster = Cluster(workers, free_port(), redis_server.url, secret, log_dir)
+    try:
+        cluster.start()
+        for worker in cluster.workers:
+            worker.wait_until('/readyz')
+        yield cluster
+    finally:
+        cluster.stop()
+        redis_server.remove()

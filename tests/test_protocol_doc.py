@@ -61,6 +61,12 @@ def _model(direction: str, event: str) -> Any:
     return REGISTRIES.get(direction, {}).get(event)
 
 
+def test_every_json_block_is_found() -> None:
+    """An indented or otherwise odd ```json fence would escape the checks below."""
+    text = DOC.read_text(encoding='utf-8')
+    assert text.count('```json') == len(FENCE.findall(text))
+
+
 def test_every_example_names_a_direction_and_events_that_have_a_model() -> None:
     unknown = [f'{example} ({event})' for example in EXAMPLES for event in example.events or ['(no event)']
                if _model(example.direction, event) is None]

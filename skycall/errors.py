@@ -1,4 +1,8 @@
-"""The few errors SkyCall reports, each with a stable code and the sentence a person sees."""
+"""The few errors SkyCall reports, each with a stable code and the sentence a person sees.
+
+MESSAGES is the one place those sentences are written; docs/protocol.md's error table shows the same
+ones (tests/test_protocol_doc.py compares them). ``{limit}`` is filled in with the field's limit.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 MESSAGES: dict[str, str] = {
     'bad-message': 'SkyCall could not understand a message. Reload the page if the call misbehaves.',
-    'too-large': 'The message is too long.',
+    'too-large': 'The message is too long (at most {limit} characters).',
     'bad-ticket': 'Your invitation has expired. Open the link again.',
     'no-such-room': 'This call does not exist or has ended.',
     'room-full': 'This call is full.',
@@ -37,3 +41,8 @@ class SkyCallError(Exception):
         if event:
             payload['event'] = event
         return payload
+
+
+def too_large(limit: int) -> SkyCallError:
+    """The error for a field over its length limit of ``limit`` characters."""
+    return SkyCallError('too-large', MESSAGES['too-large'].format(limit=limit))

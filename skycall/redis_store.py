@@ -42,6 +42,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .errors import SkyCallError
+from .protocol import ChatMessage
 from .rooms import CHAT_HISTORY, KNOCK_TTL_SECONDS, Joined, Member
 
 log = logging.getLogger(__name__)
@@ -161,17 +162,17 @@ class RedisRoomStore:
     async def knocks(self, room: str) -> list[Member]:
         return _members(json.loads(await self._run('knocks', room)))
 
-    async def add_chat(self, room: str, message: dict[str, Any]) -> None:
-        await self._run('add_chat', room, json.dumps(message), CHAT_HISTORY)
+    async def add_chat(self, room: str, message: ChatMessage) -> None:
+        await self._run('add_chat', room, message.model_dump_json(by_alias=True), CHAT_HISTORY)
 
-    async def chat_history(self, room: str) -> list[dict[str, Any]]:
+    async def chat_history(self, room: str) -> list[ChatMessage]:
         keys = self._keys(room)
         with self._link():
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.exists(keys[0])
                 pipe.lrange(keys[4], 0, -1)
                 exists, messages = await pipe.execute()
-        return [json.loads(message) for message in messages] if exists else []
+        return [ChatMessage.model_validate_json(message) for message in messages] if exists else []
 
     async def sweep_dead_members(self) -> list[tuple[str, Member]]:
         """Remove the members whose worker died, each handed out once as (room, member) for a `peer-left`.

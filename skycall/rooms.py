@@ -14,9 +14,10 @@ import asyncio
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from .errors import SkyCallError
+from .protocol import ChatMessage
 
 KNOCK_TTL_SECONDS = 60.0
 CHAT_HISTORY = 500  # messages kept per room
@@ -62,9 +63,9 @@ class RoomStore(Protocol):
         """Remove the member if ``conn`` still holds its seat; ``forget`` also strikes it off the guest list."""
     async def members(self, room: str) -> list[Member]: ...
     async def knocks(self, room: str) -> list[Member]: ...
-    async def add_chat(self, room: str, message: dict[str, Any]) -> None:
-        """Keep a chat message (a JSON-able dict with an ``id``); only the last CHAT_HISTORY stay."""
-    async def chat_history(self, room: str) -> list[dict[str, Any]]:
+    async def add_chat(self, room: str, message: ChatMessage) -> None:
+        """Keep a chat message; only the last CHAT_HISTORY stay."""
+    async def chat_history(self, room: str) -> list[ChatMessage]:
         """The kept chat messages of a room, oldest first."""
     async def close(self) -> None: ...
 
@@ -120,7 +121,7 @@ class _Room:
     members: dict[str, Member] = field(default_factory=dict)
     knocks: dict[str, tuple[Member, float]] = field(default_factory=dict)
     guests: set[str] = field(default_factory=set)
-    chat: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=CHAT_HISTORY))
+    chat: deque[ChatMessage] = field(default_factory=lambda: deque(maxlen=CHAT_HISTORY))
     touched: float = field(default_factory=time.monotonic)
 
 
@@ -198,15 +199,15 @@ class MemoryRoomStore:
         now = time.monotonic()
         return [member for member, since in state.knocks.values() if now - since <= KNOCK_TTL_SECONDS]
 
-    async def add_chat(self, room: str, message: dict[str, Any]) -> None:
+    async def add_chat(self, room: str, message: ChatMessage) -> None:
         state = self._get(room)
         if state is not None:
-            state.chat.append(dict(message))
+            state.chat.append(message)  # frozen: shared by value, as the interface promises
             state.touched = time.monotonic()
 
-    async def chat_history(self, room: str) -> list[dict[str, Any]]:
+    async def chat_history(self, room: str) -> list[ChatMessage]:
         state = self._get(room)
-        return [dict(message) for message in state.chat] if state else []
+        return list(state.chat) if state else []
 
     async def close(self) -> None:
         self._rooms.clear()

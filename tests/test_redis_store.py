@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from skycall.errors import SkyCallError
-from skycall.protocol import new_room_id
+from skycall.protocol import ChatMessage, new_room_id
 from skycall.redis_store import RedisRoomStore
 from skycall.rooms import CHAT_HISTORY, Joined, Member
 from tests.server import free_port
@@ -163,7 +163,7 @@ async def test_every_key_carries_the_prefix_and_expires(private_redis: PrivateRe
         await seat(store, room, ADA, max_participants=3)
         await seat(store, room, BOB, max_participants=3)
         await store.join(room, CLEO, max_participants=3)  # knocking
-        await store.add_chat(room, {'id': 'm1', 'from': ADA.id, 'name': 'Ada', 'text': 'hi', 'ts': 1.5})
+        await store.add_chat(room, ChatMessage(id='m1', sender=ADA.id, name='Ada', text='hi', ts=1.5))
         await store.create_room(new_room_id())  # an empty room
         client = Redis.from_url(private_redis.url, decode_responses=True)
         try:
@@ -203,13 +203,13 @@ async def test_a_late_joiner_on_another_worker_sees_the_whole_chat_in_order_once
     async with workers(3) as (one, two, late):
         room = new_room_id()
         await one.create_room(room)
-        sent = [{'id': f'm{n}', 'from': 'p', 'name': 'Ada', 'text': f'message {n}', 'ts': 1764078000.25 + n}
+        sent = [ChatMessage(id=f'm{n}', sender='p', name='Ada', text=f'message {n}', ts=1764078000.25 + n)
                 for n in range(CHAT_HISTORY + 20)]
         for n, message in enumerate(sent):
             await (one if n % 2 else two).add_chat(room, message)
         history = await late.chat_history(room)
     assert history == sent[-CHAT_HISTORY:]
-    assert len({message['id'] for message in history}) == CHAT_HISTORY
+    assert len({message.id for message in history}) == CHAT_HISTORY
 
 
 # A worker in a process of its own, to be killed: it seats the given peer ids and says "ready".

@@ -19,11 +19,12 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from skycall.errors import SkyCallError
-from skycall.protocol import new_room_id
+from skycall.protocol import ChatMessage, new_room_id
 from skycall.redis_store import RedisRoomStore
 from skycall.rooms import CHAT_HISTORY, Joined, Member, MemoryRoomStore, RoomStore
 
@@ -342,7 +343,7 @@ async def _gone(store: RoomStore, room: str) -> bool:
 
 
 async def test_chat_is_kept_oldest_first_and_only_the_last_messages(store: RoomStore, room: str) -> None:
-    sent = [{'id': f'm{n}', 'from': ADA.id, 'name': 'Ada', 'text': f'message {n}', 'ts': 1764078000.5 + n}
+    sent = [ChatMessage(id=f'm{n}', sender=ADA.id, name='Ada', text=f'message {n}', ts=1764078000.5 + n)
             for n in range(CHAT_HISTORY + 20)]
     for message in sent:
         await store.add_chat(room, message)
@@ -350,15 +351,16 @@ async def test_chat_is_kept_oldest_first_and_only_the_last_messages(store: RoomS
 
 
 async def test_chat_is_kept_and_handed_out_by_value(store: RoomStore, room: str) -> None:
-    message = {'id': 'm1', 'from': ADA.id, 'name': 'Zoë 😀', 'text': '<b>hi</b> "there"', 'ts': 1764078000.123}
+    message = ChatMessage(id='m1', sender=ADA.id, name='Zoë 😀', text='<b>hi</b> "there"', ts=1764078000.123)
     await store.add_chat(room, message)
-    message['text'] = 'changed afterwards'
-    (await store.chat_history(room))[0]['text'] = 'changed by a reader'
-    assert await store.chat_history(room) == [{**message, 'text': '<b>hi</b> "there"'}]
+    with pytest.raises(ValidationError):  # a message is frozen: no reader can change what is kept
+        (await store.chat_history(room))[0].text = 'changed by a reader'  # type: ignore[misc]
+    assert await store.chat_history(room) == [message]
+    assert (await store.chat_history(room))[0].wire()['text'] == '<b>hi</b> "there"'
 
 
 async def test_chat_of_a_missing_room_is_not_kept(store: RoomStore) -> None:
     missing = new_room_id()
-    await store.add_chat(missing, {'id': 'm1', 'text': 'hello?'})
+    await store.add_chat(missing, ChatMessage(id='m1', sender=ADA.id, name='Ada', text='hello?', ts=1.5))
     assert await store.chat_history(missing) == []
     assert not await store.room_exists(missing)

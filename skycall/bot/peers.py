@@ -92,7 +92,8 @@ class PeerLink:
         except MalformedSignal as error:
             self._on_event(self, 'failed', f'{self.peer.name or "The other side"} sent a malformed signal: {error}')
         except Exception as error:  # noqa: BLE001 (whatever aiortc raised, only this link ends)
-            # The type only: aiortc's messages can quote SDP, and addresses are not logged (SECURITY.md).
+            # The type only: aiortc's messages can quote SDP, which holds the peers' IP addresses, and a
+            # server's log must not keep where people are.
             log.warning('peer connection with %s failed: %s', self.peer.id, type(error).__name__)
             self._on_event(self, 'failed', f'the connection with {self.peer.name or "the other side"} failed '
                                            f'({type(error).__name__}: {str(error)[:200]})')

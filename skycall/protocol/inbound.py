@@ -1,14 +1,18 @@
-"""Typed signaling messages (see docs/protocol.md). Raw dicts from the network stop here."""
+"""What clients send (docs/protocol.md, "Client to server"): typed, validated, with their limits.
+
+Raw dicts from the network stop here: ``parse`` turns one into a model or a SkyCallError.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import SkyCallError
+from ..errors import SkyCallError, too_large
 
 MAX_NAME = 64
 MAX_CHAT = 2000
@@ -19,6 +23,8 @@ MAX_ID = 64
 
 _CONTROL = re.compile(r'[\x00-\x1f\x7f-\x9f\u2028\u2029]')
 _ID = re.compile(r'^[A-Za-z0-9_-]+$')
+
+log = logging.getLogger(__name__)
 
 
 def _strip(value: Any) -> Any:
@@ -92,8 +98,10 @@ class Candidate(Message):
     usernameFragment: str | None = Field(default=None, max_length=256)  # noqa: N815
 
 
-class Signal(Message):
-    to: Id
+class SignalPayload(Message):
+    """Exactly one of a session description, an ICE candidate (None: end of candidates) or a renegotiation
+    request: what a ``signal`` carries, in both directions."""
+
     description: SessionDescription | None = None
     candidate: Candidate | None = None
     renegotiate: Literal[True] | None = None
@@ -109,11 +117,16 @@ class Signal(Message):
         return data
 
     def payload(self) -> dict[str, Any]:
+        """The one payload as it goes on the wire (a candidate without its unset fields)."""
         if self.description is not None:
             return {'description': self.description.model_dump()}
         if self.renegotiate:
             return {'renegotiate': True}
         return {'candidate': self.candidate.model_dump(exclude_none=True) if self.candidate else None}
+
+
+class Signal(SignalPayload):
+    to: Id
 
 
 PAYLOADS = ('description', 'candidate', 'renegotiate')
@@ -144,6 +157,12 @@ class NewTicket(Message):
     name: Name
 
 
+# Every client-to-server event and the model its one argument is parsed with (the namespace dispatches on it).
+INBOUND: dict[str, type[Message]] = {
+    'join': Join, 'answer': KnockReply, 'decline': KnockReply, 'state': MediaState, 'signal': Signal,
+    'chat': Chat, 'leave': Leave,
+}
+
 M = TypeVar('M', bound=Message)
 
 
@@ -152,7 +171,7 @@ def parse(model: type[M], data: Any) -> M:
     if data is None and model is Leave:
         data = {}
     if not isinstance(data, dict):
-        raise SkyCallError('bad-message', 'A message must be a JSON object.')
+        raise SkyCallError('bad-message')
     try:
         return model.model_validate(data)
     except ValidationError as error:
@@ -160,12 +179,11 @@ def parse(model: type[M], data: Any) -> M:
 
 
 def _to_skycall_error(error: ValidationError) -> SkyCallError:
+    # The person reads the sentence of errors.MESSAGES; the technical reason goes to the server's log.
     for detail in error.errors():
         if detail['type'] in {'string_too_long', 'too_long'}:
-            limit = (detail.get('ctx') or {}).get('max_length')
-            field = '.'.join(str(part) for part in detail['loc'])
-            return SkyCallError('too-large', f'The field "{field}" is too long (at most {limit} characters).')
+            return too_large(int((detail.get('ctx') or {}).get('max_length', 0)))
     detail = error.errors()[0]
     field = '.'.join(str(part) for part in detail['loc']) or 'message'
-    reason = str(detail['msg']).removeprefix('Value error, ')
-    return SkyCallError('bad-message', f'Invalid "{field}": {reason}.')
+    log.debug('bad message: "%s": %s', field, str(detail['msg']).removeprefix('Value error, '))
+    return SkyCallError('bad-message')

@@ -1,0 +1,39 @@
+"""The signaling server: one socket.io namespace that seats peers in rooms and relays between them.
+
+namespace.py holds the namespace (one dispatch for every event, the handlers), session.py the typed
+per-connection session and the rate limits.
+"""
+
+from __future__ import annotations
+
+import socketio
+
+from ..protocol import MAX_FRAME
+from ..relay import RedisRelay
+from ..rooms import RoomStore
+from ..tickets import TicketMint
+from .namespace import SignalingNamespace, peer_key, room_key
+
+SOCKETIO_PATH = '/signal/socket.io'
+
+__all__ = ['SOCKETIO_PATH', 'SignalingNamespace', 'create_server', 'peer_key', 'room_key']
+
+
+def create_server(store: RoomStore, mint: TicketMint, max_participants: int,
+                  relay: RedisRelay | None = None) -> tuple[socketio.AsyncServer, SignalingNamespace]:
+    """A socket.io server that only accepts same-origin websocket connections and small frames.
+
+    ``relay`` carries events to the other workers (RedisRelay); None serves one process.
+    """
+    server = socketio.AsyncServer(
+        async_mode='asgi',
+        client_manager=relay,
+        cors_allowed_origins=None,  # same origin only: python-socketio's default, never '*'
+        transports=['websocket'],
+        max_http_buffer_size=MAX_FRAME,
+        ping_interval=3,  # a vanished browser is noticed within ping_interval + ping_timeout (7 s)
+        ping_timeout=4,
+    )
+    namespace = SignalingNamespace(store, mint, max_participants, relay)
+    server.register_namespace(namespace)
+    return server, namespace

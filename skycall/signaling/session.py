@@ -1,0 +1,73 @@
+"""Per-connection state (a typed Session) and the limits that keep one address or connection from flooding."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from aiolimiter import AsyncLimiter
+from limits import parse
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+
+from ..errors import SkyCallError
+
+CHAT_RATE = (10, 2.0)  # messages, seconds: a leaky bucket per connection
+SIGNAL_RATE = (200, 4.0)  # signal and state together
+RATES = {'signal': SIGNAL_RATE, 'chat': CHAT_RATE}
+JOIN_LIMIT = parse('30 per minute')  # per client address, so reconnecting does not reset it
+MAX_CONNECTIONS_PER_ADDRESS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    """Where a connection is, from its verified ticket: seated in ``room`` as ``peer``, or knocking there."""
+
+    room: str
+    peer: str
+    name: str
+    seated: bool
+
+
+@dataclass(slots=True)
+class Session:
+    """One connection: its client address and, once it has joined, its seat (None before and after)."""
+
+    address: str
+    seat: Seat | None = None
+    # Made on the first message of its kind: most connections never chat, a knocker never signals.
+    buckets: dict[str, AsyncLimiter] = field(default_factory=dict)
+
+
+class Limits:
+    """Joins are limited per address and must outlive a connection: limits' sliding-window counters.
+    Signals and chat are limited per connection: one leaky bucket each, dropped with the connection.
+    (limits' moving window kept one entry per event and swept every key after every hit: over half
+    of the relay's CPU at 1,000 signals a second.)"""
+
+    def __init__(self) -> None:
+        self._joins = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self._connections: Counter[str] = Counter()
+
+    def connect(self, address: str) -> None:
+        """Count a new connection from ``address``; rate-limited when it has too many already."""
+        if self._connections[address] >= MAX_CONNECTIONS_PER_ADDRESS:
+            raise SkyCallError('rate-limited')
+        self._connections[address] += 1
+
+    def disconnect(self, address: str) -> None:
+        self._connections[address] -= 1
+        if self._connections[address] <= 0:
+            del self._connections[address]
+
+    async def join(self, address: str) -> None:
+        if not await self._joins.hit(JOIN_LIMIT, 'join', address):
+            raise SkyCallError('rate-limited')
+
+    @staticmethod
+    async def take(session: Session, kind: str) -> None:
+        """One ``kind`` ('signal' or 'chat') message from this connection, or rate-limited."""
+        bucket = session.buckets.get(kind) or session.buckets.setdefault(kind, AsyncLimiter(*RATES[kind]))
+        if not bucket.has_capacity():
+            raise SkyCallError('rate-limited')
+        await bucket.acquire()  # has capacity: takes it without waiting

@@ -140,6 +140,25 @@ async def test_each_member_names_the_worker_that_seated_it() -> None:
                                                                            BOB.id: two.worker_id}
 
 
+async def test_a_worker_finds_members_seated_elsewhere_at_once_and_those_gone_elsewhere_once_told() -> None:
+    async with workers(2) as (one, two):
+        room = new_room_id()
+        await one.create_room(room)
+        await seat(one, room, ADA)
+        assert await one.find_member(room, ADA.id) == ADA
+        await seat(two, room, BOB)
+        assert await one.find_member(room, BOB.id) == BOB, 'someone not known here is looked up in Redis'
+        await two.leave(room, BOB.id, conn=BOB.conn)
+        one.members_changed(room)  # Bob's peer-left, heard through the relay
+        assert await one.find_member(room, BOB.id) is None
+        await seat(two, room, BOB)
+        assert await one.find_member(room, BOB.id) == BOB
+        await two.leave(room, BOB.id, conn=BOB.conn)
+        one.members_changed()  # the relay lost Redis a while: every room is read again
+        assert await one.find_member(room, BOB.id) is None
+        assert await one.find_member(room, ADA.id) == ADA
+
+
 async def test_two_workers_racing_into_an_empty_room_seat_one_and_let_one_knock() -> None:
     async with workers(2) as (one, two):
         for _ in range(20):
@@ -259,18 +278,18 @@ async def test_a_dead_workers_members_are_swept_once() -> None:
         async with doomed_worker(alive.prefix, room, 'ada') as doomed:
             await seat(alive, room, bob, max_participants=4)
             assert by_id(await alive.members(room)) == [ada, bob]
-            assert await alive.sweep_dead_members() == [], 'a worker that beats is alive'
+            assert await alive.sweep() == [], 'a worker that beats is alive'
             doomed.kill()
             swept: list[tuple[str, Member]] = []
 
             async def ada_swept() -> bool:
-                swept.extend(await alive.sweep_dead_members())
+                swept.extend(await alive.sweep())
                 return bool(swept)
 
             await until(ada_swept)
         assert swept == [(room, ada)]
         assert await alive.members(room) == [bob]
-        assert await alive.sweep_dead_members() == [], 'each dead member is handed out once'
+        assert await alive.sweep() == [], 'each dead member is handed out once'
 
 
 async def test_a_dead_workers_members_are_gone_from_members_and_still_swept_once() -> None:
@@ -287,9 +306,9 @@ async def test_a_dead_workers_members_are_gone_from_members_and_still_swept_once
 
             await until(only_bob)
         # The worker that noticed hands Ada out for a peer-left; no other worker does.
-        assert await one.sweep_dead_members() == []
-        assert await two.sweep_dead_members() == [(room, ada)]
-        assert await two.sweep_dead_members() == []
+        assert await one.sweep() == []
+        assert await two.sweep() == [(room, ada)]
+        assert await two.sweep() == []
 
 
 async def test_a_person_back_from_a_dead_worker_replaces_their_seat_without_leaving() -> None:
@@ -307,7 +326,7 @@ async def test_a_person_back_from_a_dead_worker_replaces_their_seat_without_leav
             swept: list[tuple[str, Member]] = []
 
             async def cleo_swept() -> bool:
-                swept.extend(await alive.sweep_dead_members())
+                swept.extend(await alive.sweep())
                 return bool(swept)
 
             await until(cleo_swept)
@@ -323,7 +342,7 @@ async def test_a_worker_that_closes_takes_its_members_with_it() -> None:
             await seat(leaving, room, ADA)
             await seat(staying, room, BOB)
         assert await staying.members(room) == [BOB]
-        assert await staying.sweep_dead_members() == [(room, ADA)]
+        assert await staying.sweep() == [(room, ADA)]
 
 
 async def test_an_occupied_room_lives_while_its_worker_beats_and_not_after() -> None:
@@ -409,7 +428,7 @@ async def test_a_worker_slow_to_come_back_after_an_outage_is_not_taken_for_dead(
 
             async def both_there() -> bool:
                 assert by_id(await store.members(room)) == [ada, bob]
-                assert await store.sweep_dead_members() == []
+                assert await store.sweep() == []
                 return False
 
             # Ada's worker takes longer to come back: her heartbeat is missing, her worker is not dead.

@@ -133,6 +133,14 @@ async def test_a_created_room_exists_and_others_do_not(store: RoomStore) -> None
     assert await store.knocks(room) == []
 
 
+async def test_a_store_answers_and_sweeps_nobody_while_every_worker_lives(store: RoomStore, room: str) -> None:
+    await store.start()  # again: already started, and harmless
+    assert await store.ping()
+    await seat(store, room, ADA)
+    assert await store.sweep() == []
+    assert await store.members(room) == [ADA]
+
+
 async def test_creating_an_existing_room_keeps_its_members(store: RoomStore, room: str) -> None:
     await store.join(room, ADA, max_participants=2)
     await store.create_room(room)
@@ -280,6 +288,33 @@ async def test_an_emptied_room_seats_the_next_person_at_once(store: RoomStore, r
     await seat(store, room, ADA)
     await store.leave(room, ADA.id, conn=ADA.conn, forget=True)
     assert (await store.join(room, BOB, max_participants=2)).seated is True
+
+
+async def test_a_seated_member_is_found_in_its_own_room_only(store: RoomStore, room: str) -> None:
+    await seat(store, room, ADA, max_participants=3)
+    await store.join(room, BOB, max_participants=3)  # knocking: not in the call
+    assert await store.find_member(room, ADA.id) == ADA
+    assert await store.find_member(room, BOB.id) is None
+    assert await store.find_member(new_room_id(), ADA.id) is None
+    await store.admit(room, BOB.id)
+    await store.join(room, BOB, max_participants=3)
+    assert await store.find_member(room, BOB.id) == BOB
+    await store.leave(room, ADA.id, conn=ADA.conn)
+    store.members_changed(room)  # what another worker's change would bring: changes nothing here
+    assert await store.find_member(room, ADA.id) is None
+    assert await store.find_member(room, BOB.id) == BOB
+
+
+async def test_knocks_are_listed_oldest_first_and_knocking_again_keeps_the_place(store: RoomStore, room: str) -> None:
+    await seat(store, room, ADA, max_participants=4)
+    await store.join(room, BOB, max_participants=4)
+    await store.join(room, CLEO, max_participants=4)
+    assert await store.knocks(room) == [BOB, CLEO]
+    bob_again = Member(BOB.id, 'Bob', conn='conn-bob-2')  # Bob reloads the page while waiting
+    assert (await store.join(room, bob_again, max_participants=4)).seated is False
+    assert await store.knocks(room) == [bob_again, CLEO]
+    assert await store.withdraw(room, CLEO.id) == CLEO
+    assert await store.knocks(room) == [bob_again]
 
 
 async def test_members_and_knocks_are_handed_out_by_value(store: RoomStore, room: str) -> None:

@@ -6,7 +6,8 @@ import asyncio
 from typing import Any
 
 from skycall.protocol import new_room_id
-from skycall.rooms import Member, MemoryRoomStore, Roster
+from skycall.rooms import Member, MemoryRoomStore
+from skycall.roster import Roster
 from tests.test_rooms import ADA, BOB, CLEO, seat
 
 

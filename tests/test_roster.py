@@ -8,7 +8,7 @@ from typing import Any
 from skycall.protocol import new_room_id
 from skycall.rooms import Member, MemoryRoomStore
 from skycall.roster import Roster
-from tests.test_rooms import ADA, BOB, CLEO, seat
+from tests.stores import ADA, BOB, CLEO, seat
 
 
 class CountingStore(MemoryRoomStore):

@@ -37,23 +37,22 @@ def build(settings: Settings) -> Calls:
     app.add_static_files('/assets', ASSETS)
     app.add_middleware(SecurityHeaders)
     app.colors(primary='#2563eb')  # for every page, set at startup (ui.colors would load one more script)
+    app.on_startup(store.start)
     app.on_shutdown(store.close)
+
+    async def sweep() -> None:
+        await _sweep(store, namespace)
+
+    app.on_startup(sweep)
 
     async def readiness() -> dict[str, bool]:
         if relay is None:
-            return {'store': True}
-        return {'redis': await store.ping(), 'relay': relay.listening}  # type: ignore[attr-defined]
+            return {'store': await store.ping()}
+        return {'redis': await store.ping(), 'relay': relay.listening}
 
     if relay is not None:
-        app.on_shutdown(relay.close)
-    if isinstance(store, RedisRoomStore):
-        app.on_startup(store.start)
         app.on_startup(lambda: _start_relay(signaling))
-
-        async def sweep() -> None:
-            await _sweep(store, namespace)
-
-        app.on_startup(sweep)
+        app.on_shutdown(relay.close)
     api.register(app, calls, readiness)
     ice_servers = [{'urls': url} for url in settings.ice_server_urls]
     home.register(calls)
@@ -75,7 +74,8 @@ def _state(settings: Settings) -> tuple[RoomStore, RedisRelay | None]:
     Storage.redis_url = settings.redis_url
     Storage.redis_key_prefix = f'{settings.redis_prefix}nicegui:'
     # The relay addresses workers by the ids the store records with each member.
-    return store, RedisRelay(settings.redis_url, channel=f'{settings.redis_prefix}socketio', worker_id=store.worker_id)
+    return store, RedisRelay(settings.redis_url, channel=f'{settings.redis_prefix}socketio',
+                             worker_id=settings.worker_id)
 
 
 def _start_relay(server: socketio.AsyncServer) -> None:
@@ -85,12 +85,12 @@ def _start_relay(server: socketio.AsyncServer) -> None:
         server.manager.initialize()
 
 
-async def _sweep(store: RedisRoomStore, namespace: SignalingNamespace) -> None:
+async def _sweep(store: RoomStore, namespace: SignalingNamespace) -> None:
     """Announce members whose worker died: their seats would otherwise stay taken by ghosts."""
     while True:
         await asyncio.sleep(SWEEP_SECONDS)
         try:
-            departed = await store.sweep_dead_members()
+            departed = await store.sweep()
             if departed:
                 log.warning('members of a dead worker removed: %d', len(departed))
             await namespace.announce_departures(departed)

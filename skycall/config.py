@@ -11,6 +11,11 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def new_worker_id() -> str:
+    """A name for this worker process that no other one has: host, process id and a random part."""
+    return f'{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}'
+
+
 class Settings(BaseSettings):
     """SkyCall's configuration. Every field can be set as ``SKYCALL_<FIELD>``."""
 
@@ -25,8 +30,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_prefix: str = Field('skycall:', pattern=r'^[A-Za-z0-9_:.-]{1,32}$')
     # Names this process in Redis (its heartbeat, the members it seats).
-    worker_id: str = Field(default_factory=lambda: f'{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}',
-                           max_length=128)
+    worker_id: str = Field(default_factory=new_worker_id, max_length=128)
     max_participants: int = Field(2, ge=2, le=16)
     # How long a room with nobody in it is kept.
     room_ttl_seconds: int = Field(24 * 3600, ge=60)

@@ -3,7 +3,7 @@
 Every change that decides something (seat, knock, room full, admit, leave) is one Lua script, so two
 workers joining the same room at the same moment are serialised by Redis and never overfill it.
 
-Keys, all under ``prefix`` and all expiring (threat 12 of the security guide):
+Keys, all under ``prefix`` and all expiring, so that nothing outlives its use:
 
     room:<room>            hash, the room exists while it does; ``seq`` orders seats and knocks
     room:<room>:members    hash, peer id -> member JSON (with the worker that seated it)
@@ -12,12 +12,17 @@ Keys, all under ``prefix`` and all expiring (threat 12 of the security guide):
     room:<room>:chat       list of chat message JSON, the last CHAT_HISTORY
     worker:<id>            a worker's heartbeat
 
+(RoomKeys and worker_key in skycall.redis_scripts, with the Lua scripts, name them.)
+
 An empty room lives ``room_ttl_seconds`` from its last activity; an occupied one as long as the
 workers of its members beat (each refreshes the rooms it seated people in), plus that TTL. Chat
 lives 24 hours after the room's last activity, knocks KNOCK_TTL_SECONDS after the newest one.
 
 A member whose worker's heartbeat has expired is gone: scripts remove such members as they meet
-them, and ``sweep_dead_members`` hands each removed member out once, for a ``peer-left``.
+them, and ``sweep`` hands each removed member out once, for a ``peer-left``.
+
+``find_member``, the signal path's lookup, reads through a Roster: what this worker last read of a
+room, forgotten when its members change (``members_changed``) or after a few seconds.
 """
 
 from __future__ import annotations
@@ -26,9 +31,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import secrets
-import socket
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -41,9 +43,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from .config import new_worker_id
 from .errors import SkyCallError
 from .protocol import ChatMessage
+from .redis_scripts import PRELUDE, SCRIPTS, RoomKeys, Ttls, decode_member, decode_members, shared_args, worker_key
 from .rooms import CHAT_HISTORY, KNOCK_TTL_SECONDS, Joined, Member
+from .roster import Roster
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +64,12 @@ class RedisRoomStore:
                  worker_id: str | None = None, heartbeat_seconds: float = HEARTBEAT_SECONDS,
                  chat_ttl_seconds: float = CHAT_TTL_SECONDS) -> None:
         self.prefix = prefix
-        self.worker_id = worker_id or f'{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}'
+        self.worker_id = worker_id or new_worker_id()
         self._redis = client
         self._heartbeat_seconds = heartbeat_seconds
-        # The TTLs every script gets, in milliseconds: an occupied room outlives its workers' last beat
-        # by a room TTL, as if it had become empty when they died.
-        self._ttls = [_ms(room_ttl_seconds), _ms(room_ttl_seconds + heartbeat_seconds), _ms(chat_ttl_seconds),
-                      _ms(KNOCK_TTL_SECONDS), _ms(heartbeat_seconds)]
+        self._ttls = Ttls.of(room_seconds=room_ttl_seconds, heartbeat_seconds=heartbeat_seconds,
+                             chat_seconds=chat_ttl_seconds, knock_seconds=KNOCK_TTL_SECONDS)
+        self._roster = Roster(self)
         self._scripts = {name: client.register_script(PRELUDE + body) for name, body in SCRIPTS.items()}
         self._hosting: dict[str, int] = {}  # rooms this worker seated someone in -> seats given there
         self._departed: deque[tuple[str, Member]] = deque(maxlen=10_000)  # dead members removed, not yet swept
@@ -124,7 +128,7 @@ class RedisRoomStore:
 
     async def room_exists(self, room: str) -> bool:
         with self._link():
-            return bool(await self._redis.exists(self._keys(room)[0]))
+            return bool(await self._redis.exists(self._keys(room).room))
 
     async def join(self, room: str, member: Member, max_participants: int) -> Joined:
         payload = json.dumps({'id': member.id, 'name': member.name, 'conn': member.conn})
@@ -132,19 +136,21 @@ class RedisRoomStore:
         self._bury(room, result.get('dead'))
         if result['status'] in ('no-such-room', 'room-full'):
             raise SkyCallError(result['status'])
-        others = _members(result.get('others'))
+        others = decode_members(result.get('others'))
         if result['status'] == 'knocking':
             return Joined(seated=False, others=others)
         self._hosting[room] = self._hosting.get(room, 0) + 1
-        return Joined(seated=True, others=others, replaced=_member(result['replaced']) if result['replaced'] else None)
+        self._roster.forget(room)
+        replaced = decode_member(result['replaced']) if result['replaced'] else None
+        return Joined(seated=True, others=others, replaced=replaced)
 
     async def admit(self, room: str, member_id: str) -> Member | None:
         raw = await self._run('admit', room, member_id)
-        return _member(raw) if raw else None
+        return decode_member(raw) if raw else None
 
     async def withdraw(self, room: str, member_id: str, conn: str | None = None) -> Member | None:
         raw = await self._run('withdraw', room, member_id, int(conn is not None), conn or '')
-        return _member(raw) if raw else None
+        return decode_member(raw) if raw else None
 
     async def leave(self, room: str, member_id: str, conn: str, forget: bool = False) -> Member | None:
         raw = await self._run('leave', room, member_id, conn, int(forget))
@@ -152,15 +158,22 @@ class RedisRoomStore:
             return None
         result = json.loads(raw)
         self._bury(room, result.get('dead'))
-        return _member(result['member'])
+        self._roster.forget(room)
+        return decode_member(result['member'])
 
     async def members(self, room: str) -> list[Member]:
         result = json.loads(await self._run('members', room))
         self._bury(room, result.get('dead'))
-        return _members(result.get('members'))
+        return decode_members(result.get('members'))
+
+    async def find_member(self, room: str, member_id: str) -> Member | None:
+        return await self._roster.find(room, member_id)
+
+    def members_changed(self, room: str | None = None) -> None:
+        self._roster.forget(room)
 
     async def knocks(self, room: str) -> list[Member]:
-        return _members(json.loads(await self._run('knocks', room)))
+        return decode_members(json.loads(await self._run('knocks', room)))
 
     async def add_chat(self, room: str, message: ChatMessage) -> None:
         await self._run('add_chat', room, message.model_dump_json(by_alias=True), CHAT_HISTORY)
@@ -169,12 +182,12 @@ class RedisRoomStore:
         keys = self._keys(room)
         with self._link():
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.exists(keys[0])
-                pipe.lrange(keys[4], 0, -1)
+                pipe.exists(keys.room)
+                pipe.lrange(keys.chat, 0, -1)
                 exists, messages = await pipe.execute()
         return [ChatMessage.model_validate_json(message) for message in messages] if exists else []
 
-    async def sweep_dead_members(self) -> list[tuple[str, Member]]:
+    async def sweep(self) -> list[tuple[str, Member]]:
         """Remove the members whose worker died, each handed out once as (room, member) for a `peer-left`.
 
         Looks at the rooms this worker seated people in, and a further slice of all rooms on each call.
@@ -197,14 +210,13 @@ class RedisRoomStore:
 
     @property
     def _worker_key(self) -> str:
-        return f'{self.prefix}worker:{self.worker_id}'
+        return worker_key(self.prefix, self.worker_id)
 
-    def _keys(self, room: str) -> list[str]:
-        base = f'{self.prefix}room:{room}'
-        return [base, f'{base}:members', f'{base}:knocks', f'{base}:guests', f'{base}:chat']
+    def _keys(self, room: str) -> RoomKeys:
+        return RoomKeys.of(self.prefix, room)
 
     def _args(self, *extra: Any) -> list[Any]:
-        return [f'{self.prefix}worker:', self.worker_id, int(self._trusting()), *self._ttls, *extra]
+        return shared_args(self.prefix, self.worker_id, self._trusting(), self._ttls, *extra)
 
     async def _run(self, script: str, room: str, *extra: Any) -> Any:
         with self._link():
@@ -230,7 +242,9 @@ class RedisRoomStore:
         return not self._outage and time.monotonic() >= self._trust_after
 
     def _bury(self, room: str, dead: Any) -> None:
-        self._departed.extend((room, _member(raw)) for raw in dead or ())
+        if dead:
+            self._departed.extend((room, decode_member(raw)) for raw in dead)
+            self._roster.forget(room)
 
     async def _scan_rooms(self) -> set[str]:
         pattern = f'{_glob_escape(self.prefix)}room:*:members'
@@ -253,7 +267,7 @@ class RedisRoomStore:
         hosting = dict(self._hosting)
         with self._link():
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.set(self._worker_key, '1', px=self._ttls[4])
+                pipe.set(self._worker_key, '1', px=self._ttls.beat)
                 for room in hosting:
                     await self._scripts['keep'](keys=self._keys(room), args=self._args(), client=pipe)
                 results = await pipe.execute()
@@ -262,187 +276,5 @@ class RedisRoomStore:
                 del self._hosting[room]
 
 
-def _ms(seconds: float) -> int:
-    return max(1, round(seconds * 1000))
-
-
-def _member(raw: str) -> Member:
-    data = json.loads(raw)
-    return Member(data['id'], data['name'], data['conn'], data.get('worker', ''))
-
-
-def _members(raws: Any) -> list[Member]:
-    """Members from the scripts' JSON, oldest seat (or knock) first. An empty Lua table comes as {}."""
-    entries = sorted((json.loads(raw) for raw in raws or ()), key=lambda data: data['seq'])
-    return [Member(data['id'], data['name'], data['conn'], data.get('worker', '')) for data in entries]
-
-
 def _glob_escape(text: str) -> str:
     return ''.join(f'\\{char}' if char in '*?[]\\' else char for char in text)
-
-
-# The Lua scripts. Each gets KEYS = the five keys of one room (see _keys) and ARGV = _args(...): the
-# heartbeat key prefix, this worker's id, whether missing heartbeats count as dead, the TTLs (ms), then
-# its own arguments from ARGV[9] on. Member and knock values are JSON objects with id, name, conn,
-# worker and seq (knocks also since). Heartbeat keys are computed in the scripts: fine on one Redis
-# server, not on a Redis Cluster.
-PRELUDE = r"""
-local WORKERS, ME, PRUNE = ARGV[1], ARGV[2], ARGV[3] == '1'
-local ROOM_TTL, BUSY_TTL, CHAT_TTL = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local KNOCK_TTL, BEAT_TTL = tonumber(ARGV[7]), tonumber(ARGV[8])
-local ROOM, MEMBERS, KNOCKS, GUESTS, CHAT = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-
-local function alive(worker)
-  return not PRUNE or worker == ME or redis.call('EXISTS', WORKERS .. worker) == 1
-end
-
--- The seated members as {id, raw, m}; those of dead workers are removed and returned as `dead`,
--- except `keep` (a reload taking over its own seat replaces it instead).
-local function seated(keep)
-  local live, dead = {}, {}
-  local flat = redis.call('HGETALL', MEMBERS)
-  for i = 1, #flat, 2 do
-    local m = cjson.decode(flat[i + 1])
-    if flat[i] == keep or alive(m.worker) then
-      live[#live + 1] = {id = flat[i], raw = flat[i + 1], m = m}
-    else
-      redis.call('HDEL', MEMBERS, flat[i])
-      dead[#dead + 1] = flat[i + 1]
-    end
-  end
-  return live, dead
-end
-
--- Activity: an empty room lives ROOM_TTL from now, an occupied one while its workers keep it.
-local function touch()
-  local ttl = ROOM_TTL
-  if redis.call('EXISTS', MEMBERS) == 1 then ttl = BUSY_TTL end
-  redis.call('PEXPIRE', ROOM, ttl)
-  redis.call('PEXPIRE', MEMBERS, ttl)
-  redis.call('PEXPIRE', GUESTS, ttl)
-  redis.call('PEXPIRE', CHAT, math.max(ttl, CHAT_TTL))
-end
-
-local function seq(old)
-  if old then return cjson.decode(old).seq end
-  return redis.call('HINCRBY', ROOM, 'seq', 1)
-end
-"""
-
-SCRIPTS = {
-    'create': r"""
-if redis.call('EXISTS', ROOM) == 1 then return 0 end
-redis.call('DEL', MEMBERS, KNOCKS, GUESTS, CHAT)  -- leftovers of an expired room of the same name
-redis.call('HSET', ROOM, 'seq', 0)
-redis.call('PEXPIRE', ROOM, ROOM_TTL)
-return 1
-""",
-    'join': r"""
-if redis.call('EXISTS', ROOM) == 0 then return cjson.encode({status = 'no-such-room'}) end
-redis.call('SET', WORKERS .. ME, '1', 'PX', BEAT_TTL)
-local id, member, max = ARGV[9], cjson.decode(ARGV[10]), tonumber(ARGV[11])
-local now = now_ms()
-local live, dead = seated(id)
-local replaced, others = nil, {}
-for _, e in ipairs(live) do
-  if e.id == id then replaced = e else others[#others + 1] = e.raw end
-end
-local welcome = #others == 0 or replaced ~= nil or redis.call('SISMEMBER', GUESTS, id) == 1
-local waiting = 0  -- a seat is promised to each person knocking right now
-if not welcome then
-  local flat = redis.call('HGETALL', KNOCKS)
-  for i = 1, #flat, 2 do
-    local k = cjson.decode(flat[i + 1])
-    if flat[i] ~= id and now - k.since <= KNOCK_TTL and alive(k.worker) then waiting = waiting + 1 end
-  end
-end
-member.worker = ME
-if #others + waiting >= max then
-  touch()
-  return cjson.encode({status = 'room-full', dead = dead})
-end
-if not welcome then
-  member.seq, member.since = seq(redis.call('HGET', KNOCKS, id)), now
-  redis.call('HSET', KNOCKS, id, cjson.encode(member))
-  redis.call('PEXPIRE', KNOCKS, KNOCK_TTL)
-  touch()
-  return cjson.encode({status = 'knocking', others = others, dead = dead})
-end
-redis.call('HDEL', KNOCKS, id)
-member.seq = seq(replaced and replaced.raw)
-redis.call('HSET', MEMBERS, id, cjson.encode(member))
-redis.call('SADD', GUESTS, id)
-touch()
-return cjson.encode({status = 'seated', others = others, replaced = replaced and replaced.raw or false, dead = dead})
-""",
-    'admit': r"""
-if redis.call('EXISTS', ROOM) == 0 then return false end
-local raw = redis.call('HGET', KNOCKS, ARGV[9])
-if not raw then return false end
-redis.call('HDEL', KNOCKS, ARGV[9])
-local k = cjson.decode(raw)
-if now_ms() - k.since > KNOCK_TTL or not alive(k.worker) then return false end
-redis.call('SADD', GUESTS, ARGV[9])
-redis.call('PEXPIRE', GUESTS, math.max(redis.call('PTTL', ROOM), 1))
-return raw
-""",
-    'withdraw': r"""
-local raw = redis.call('HGET', KNOCKS, ARGV[9])
-if not raw or (ARGV[10] == '1' and cjson.decode(raw).conn ~= ARGV[11]) then return false end
-redis.call('HDEL', KNOCKS, ARGV[9])
-return raw
-""",
-    'leave': r"""
-local raw = redis.call('HGET', MEMBERS, ARGV[9])
-if not raw or cjson.decode(raw).conn ~= ARGV[10] then return false end
-redis.call('HDEL', MEMBERS, ARGV[9])
-if ARGV[11] == '1' then redis.call('SREM', GUESTS, ARGV[9]) end
-local _, dead = seated(nil)  -- so that a room left to dead workers' members starts its countdown
-touch()
-return cjson.encode({member = raw, dead = dead})
-""",
-    'members': r"""
-if redis.call('EXISTS', ROOM) == 0 then return cjson.encode({}) end
-local live, dead = seated(nil)
-if #dead > 0 then touch() end
-local raws = {}
-for _, e in ipairs(live) do raws[#raws + 1] = e.raw end
-return cjson.encode({members = raws, dead = dead})
-""",
-    'knocks': r"""
-local out = {}
-if redis.call('EXISTS', ROOM) == 0 then return cjson.encode(out) end
-local now = now_ms()
-for _, raw in ipairs(redis.call('HVALS', KNOCKS)) do
-  local k = cjson.decode(raw)
-  if now - k.since <= KNOCK_TTL and alive(k.worker) then out[#out + 1] = raw end
-end
-return cjson.encode(out)
-""",
-    'add_chat': r"""
-if redis.call('EXISTS', ROOM) == 0 then return 0 end
-redis.call('RPUSH', CHAT, ARGV[9])
-redis.call('LTRIM', CHAT, -tonumber(ARGV[10]), -1)
-touch()
-return 1
-""",
-    'sweep': r"""
-local _, dead = seated(nil)
-if #dead > 0 then touch() end
-return cjson.encode(dead)
-""",
-    'keep': r"""
-for _, raw in ipairs(redis.call('HVALS', MEMBERS)) do
-  if cjson.decode(raw).worker == ME then
-    touch()
-    return 1
-  end
-end
-return 0
-""",
-}

@@ -10,7 +10,6 @@ reload, a lost connection).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -21,7 +20,6 @@ from .protocol import ChatMessage
 
 KNOCK_TTL_SECONDS = 60.0
 CHAT_HISTORY = 500  # messages kept per room
-ROSTER_ROOMS = 10_000  # rooms a Roster keeps at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +46,21 @@ class Joined:
 
 
 class RoomStore(Protocol):
-    """Where rooms, members and knocks live. Implementations: MemoryRoomStore (one process)."""
+    """Where rooms, members, knocks and chat live. Implementations: MemoryRoomStore (one process) and
+    RedisRoomStore (skycall.redis_store: several workers). tests/test_rooms.py runs this contract
+    against both.
 
+    Members and knocks are handed out oldest first, and by value. A store shared by several workers
+    also notices workers that died: their members are removed, and ``sweep`` hands each out once.
+    """
+
+    async def start(self) -> None:
+        """Begin the store's own background work (the Redis store's heartbeat). Never raises."""
+    async def ping(self) -> bool:
+        """Whether the store answers (for /readyz). Never raises."""
+    async def sweep(self) -> list[tuple[str, Member]]:
+        """The members removed because the worker that held them died, each handed out once as (room,
+        member) for a ``peer-left``; call it every few seconds. A one-process store never has any."""
     async def create_room(self, room: str) -> None: ...
     async def room_exists(self, room: str) -> bool: ...
     async def join(self, room: str, member: Member, max_participants: int) -> Joined:
@@ -61,59 +72,23 @@ class RoomStore(Protocol):
         """Remove a knock (declined, cancelled, gone); with ``conn``, only if that connection made it."""
     async def leave(self, room: str, member_id: str, conn: str, forget: bool = False) -> Member | None:
         """Remove the member if ``conn`` still holds its seat; ``forget`` also strikes it off the guest list."""
-    async def members(self, room: str) -> list[Member]: ...
-    async def knocks(self, room: str) -> list[Member]: ...
+    async def members(self, room: str) -> list[Member]:
+        """The seated members of ``room`` (none for a missing room)."""
+    async def find_member(self, room: str, member_id: str) -> Member | None:
+        """The seated member ``member_id`` of ``room``, or None: the signal path's lookup. Changes made
+        through this store show at once; a shared store may answer from what it read a few seconds
+        ago about changes made through other workers, until told ``members_changed``."""
+    def members_changed(self, room: str | None = None) -> None:
+        """The members of ``room`` (None: of any room) may have changed through another worker."""
+    async def knocks(self, room: str) -> list[Member]:
+        """The people knocking on ``room`` now (a knock lasts KNOCK_TTL_SECONDS, or until its worker
+        dies): what a member who (re)joins is to be shown."""
     async def add_chat(self, room: str, message: ChatMessage) -> None:
         """Keep a chat message; only the last CHAT_HISTORY stay."""
     async def chat_history(self, room: str) -> list[ChatMessage]:
         """The kept chat messages of a room, oldest first."""
-    async def close(self) -> None: ...
-
-
-class Roster:
-    """The members of rooms as this worker last read them from the store: the signal path's lookup.
-
-    Only a hint, so it cannot let a signal out of its room: a peer it lacks is looked up in the store
-    before anything is refused, and a signal still goes to the peer's own socket.io room, which only
-    a connection holding a ticket for that room and peer is in. A room is forgotten when its members
-    change (``forget``: its peer-joined and peer-left reach every worker), after ``ttl`` seconds, and
-    all rooms at once when events may have been missed.
-    """
-
-    def __init__(self, store: RoomStore, ttl: float = 10.0) -> None:
-        self._store = store
-        self._ttl = ttl
-        self._rooms: dict[str, tuple[float, dict[str, Member]]] = {}
-        self._reading: dict[str, asyncio.Future[dict[str, Member]]] = {}  # one store read per room at a time
-        self._changes = 0  # forget() calls so far: a read that raced with one is not kept
-
-    async def find(self, room: str, peer: str) -> Member | None:
-        """The seated member ``peer`` of ``room``, or None (then according to the store itself)."""
-        cached = self._rooms.get(room)
-        if cached is not None and time.monotonic() < cached[0] and peer in cached[1]:
-            return cached[1][peer]
-        reading = self._reading.get(room)
-        if reading is None:
-            reading = self._reading[room] = asyncio.ensure_future(self._read(room))
-            reading.add_done_callback(lambda _: self._reading.pop(room, None))
-        return (await asyncio.shield(reading)).get(peer)
-
-    async def _read(self, room: str) -> dict[str, Member]:
-        changes = self._changes
-        members = {member.id: member for member in await self._store.members(room)}
-        if changes == self._changes:
-            if len(self._rooms) >= ROSTER_ROOMS:
-                self._rooms.clear()
-            self._rooms[room] = (time.monotonic() + self._ttl, members)
-        return members
-
-    def forget(self, room: str | None = None) -> None:
-        """Drop what is known of ``room``, or of every room."""
-        self._changes += 1
-        if room is None:
-            self._rooms.clear()
-        else:
-            self._rooms.pop(room, None)
+    async def close(self) -> None:
+        """Stop the background work and let go of the store's resources."""
 
 
 @dataclass(slots=True)
@@ -131,6 +106,16 @@ class MemoryRoomStore:
     def __init__(self, room_ttl_seconds: float = 24 * 3600) -> None:
         self._rooms: dict[str, _Room] = {}
         self._ttl = room_ttl_seconds
+
+    async def start(self) -> None:
+        """Nothing to start: there is no other worker to tell that this one lives."""
+
+    async def ping(self) -> bool:
+        return True
+
+    async def sweep(self) -> list[tuple[str, Member]]:
+        """Nothing: the only worker is this one, and it is alive."""
+        return []
 
     async def create_room(self, room: str) -> None:
         self._expire()
@@ -189,6 +174,13 @@ class MemoryRoomStore:
     async def members(self, room: str) -> list[Member]:
         state = self._get(room)
         return list(state.members.values()) if state else []
+
+    async def find_member(self, room: str, member_id: str) -> Member | None:
+        state = self._get(room)
+        return state.members.get(member_id) if state else None
+
+    def members_changed(self, room: str | None = None) -> None:
+        """Nothing to do: no other worker changes these rooms."""
 
     async def knocks(self, room: str) -> list[Member]:
         state = self._get(room)

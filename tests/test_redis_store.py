@@ -1,25 +1,16 @@
 """What only the Redis store has: several workers sharing rooms, keys that expire, workers that die,
 and Redis itself going away. tests/test_rooms.py runs the common RoomStore contract against it.
 
-Tests that stop, pause or restart Redis use a redis-server of their own on a free port, never the
-shared one on 6379.
+Tests that stop, pause or restart Redis use a redis-server of their own on a free port (PrivateRedis),
+never the shared one on 6379.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
-import secrets
-import shutil
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
-from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -29,81 +20,20 @@ from skycall.errors import SkyCallError
 from skycall.protocol import ChatMessage, new_room_id
 from skycall.redis_store import RedisRoomStore
 from skycall.rooms import CHAT_HISTORY, Joined, Member
-from tests.server import free_port
-from tests.test_rooms import ADA, BOB, CLEO, REDIS_URL, by_id, delete_keys, redis_store, seat
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-class PrivateRedis:
-    """A redis-server of this test's own, on a free port, that the test may stop, pause and start again."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f'redis://127.0.0.1:{self.port}/0'
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        binary = shutil.which('redis-server')
-        if binary is None:
-            pytest.fail('redis-server is not installed: run `make redis`', pytrace=False)
-        self.process = await asyncio.create_subprocess_exec(
-            binary, '--port', str(self.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = Redis.from_url(self.url, socket_timeout=1, socket_connect_timeout=1)
-        try:
-            await until(lambda: _answers(client), within=10)
-        finally:
-            await client.aclose()
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.kill()  # also ends a paused server
-            await self.process.wait()
-
-    def pause(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGCONT)
-
-
-@pytest.fixture
-async def private_redis() -> AsyncIterator[PrivateRedis]:
-    server = PrivateRedis()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@contextlib.asynccontextmanager
-async def workers(count: int, *, url: str = REDIS_URL, **options: Any) -> AsyncIterator[list[RedisRoomStore]]:
-    """``count`` stores sharing one fresh prefix: the room state of that many worker processes."""
-    prefix = f'skycall-test:{secrets.token_hex(6)}:'
-    try:
-        async with contextlib.AsyncExitStack() as stack:
-            yield [await stack.enter_async_context(redis_store(url=url, prefix=prefix, **options))
-                   for _ in range(count)]
-    finally:
-        await delete_keys(url, prefix)
-
-
-async def until(condition: Callable[[], Awaitable[bool]], within: float = 5) -> None:
-    """Poll ``condition`` until it holds; fail after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while not await condition():
-        assert time.monotonic() < deadline, 'the condition did not hold in time'
-        await asyncio.sleep(0.02)
-
-
-async def _answers(client: Redis) -> bool:
-    with contextlib.suppress(RedisError):
-        return bool(await client.ping())
-    return False
+from tests.stores import (
+    ADA,
+    BOB,
+    CLEO,
+    PrivateRedis,
+    always,
+    by_id,
+    doomed_worker,
+    private_redis,  # noqa: F401 (a fixture)
+    redis_store,
+    seat,
+    until,
+    workers,
+)
 
 
 async def test_two_workers_racing_for_the_last_seat_never_overfill_the_room() -> None:
@@ -140,6 +70,25 @@ async def test_each_member_names_the_worker_that_seated_it() -> None:
                                                                            BOB.id: two.worker_id}
 
 
+async def test_a_worker_finds_members_seated_elsewhere_at_once_and_those_gone_elsewhere_once_told() -> None:
+    async with workers(2) as (one, two):
+        room = new_room_id()
+        await one.create_room(room)
+        await seat(one, room, ADA)
+        assert await one.find_member(room, ADA.id) == ADA
+        await seat(two, room, BOB)
+        assert await one.find_member(room, BOB.id) == BOB, 'someone not known here is looked up in Redis'
+        await two.leave(room, BOB.id, conn=BOB.conn)
+        one.members_changed(room)  # Bob's peer-left, heard through the relay
+        assert await one.find_member(room, BOB.id) is None
+        await seat(two, room, BOB)
+        assert await one.find_member(room, BOB.id) == BOB
+        await two.leave(room, BOB.id, conn=BOB.conn)
+        one.members_changed()  # the relay lost Redis a while: every room is read again
+        assert await one.find_member(room, BOB.id) is None
+        assert await one.find_member(room, ADA.id) == ADA
+
+
 async def test_two_workers_racing_into_an_empty_room_seat_one_and_let_one_knock() -> None:
     async with workers(2) as (one, two):
         for _ in range(20):
@@ -155,7 +104,7 @@ async def test_two_workers_racing_into_an_empty_room_seat_one_and_let_one_knock(
             assert len(await one.members(room)) == 1 and len(await two.knocks(room)) == 1
 
 
-async def test_every_key_carries_the_prefix_and_expires(private_redis: PrivateRedis) -> None:
+async def test_every_key_carries_the_prefix_and_expires(private_redis: PrivateRedis) -> None:  # noqa: F811
     prefix = 'skycall-keys:'
     async with redis_store(url=private_redis.url, prefix=prefix) as store:
         room = new_room_id()
@@ -212,45 +161,6 @@ async def test_a_late_joiner_on_another_worker_sees_the_whole_chat_in_order_once
     assert len({message.id for message in history}) == CHAT_HISTORY
 
 
-# A worker in a process of its own, to be killed: it seats the given peer ids and says "ready".
-DOOMED_WORKER = '''
-import asyncio, sys
-from skycall.redis_store import RedisRoomStore
-from skycall.rooms import Member
-
-async def main(url, prefix, ttl, room, *peers):
-    store = RedisRoomStore.from_url(url, prefix=prefix, room_ttl_seconds=float(ttl), heartbeat_seconds=1)
-    await store.start()
-    for peer in peers:
-        member = Member(peer, peer.title(), conn='conn-' + peer)
-        if not (await store.join(room, member, 4)).seated:
-            await store.admit(room, peer)
-            assert (await store.join(room, member, 4)).seated
-    print('ready', flush=True)
-    await asyncio.Event().wait()
-
-asyncio.run(main(*sys.argv[1:]))
-'''
-
-
-@contextlib.asynccontextmanager
-async def doomed_worker(prefix: str, room: str, *peers: str, ttl: float = 3600,
-                        url: str = REDIS_URL) -> AsyncIterator[asyncio.subprocess.Process]:
-    """A worker process (heartbeat 1 s) that has seated ``peers`` in ``room``; kill it to make it die."""
-    env = {key: value for key, value in os.environ.items() if key != 'PYTEST_CURRENT_TEST'}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, '-c', DOOMED_WORKER, url, prefix, str(ttl), room, *peers,
-        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE)
-    try:
-        assert process.stdout is not None
-        assert await asyncio.wait_for(process.stdout.readline(), 20) == b'ready\n'
-        yield process
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-
-
 async def test_a_dead_workers_members_are_swept_once() -> None:
     ada, bob = Member('ada', 'Ada', conn='conn-ada'), Member('bob', 'Bob', conn='conn-bob')
     async with workers(1) as (alive,):
@@ -259,18 +169,18 @@ async def test_a_dead_workers_members_are_swept_once() -> None:
         async with doomed_worker(alive.prefix, room, 'ada') as doomed:
             await seat(alive, room, bob, max_participants=4)
             assert by_id(await alive.members(room)) == [ada, bob]
-            assert await alive.sweep_dead_members() == [], 'a worker that beats is alive'
+            assert await alive.sweep() == [], 'a worker that beats is alive'
             doomed.kill()
             swept: list[tuple[str, Member]] = []
 
             async def ada_swept() -> bool:
-                swept.extend(await alive.sweep_dead_members())
+                swept.extend(await alive.sweep())
                 return bool(swept)
 
             await until(ada_swept)
         assert swept == [(room, ada)]
         assert await alive.members(room) == [bob]
-        assert await alive.sweep_dead_members() == [], 'each dead member is handed out once'
+        assert await alive.sweep() == [], 'each dead member is handed out once'
 
 
 async def test_a_dead_workers_members_are_gone_from_members_and_still_swept_once() -> None:
@@ -287,9 +197,9 @@ async def test_a_dead_workers_members_are_gone_from_members_and_still_swept_once
 
             await until(only_bob)
         # The worker that noticed hands Ada out for a peer-left; no other worker does.
-        assert await one.sweep_dead_members() == []
-        assert await two.sweep_dead_members() == [(room, ada)]
-        assert await two.sweep_dead_members() == []
+        assert await one.sweep() == []
+        assert await two.sweep() == [(room, ada)]
+        assert await two.sweep() == []
 
 
 async def test_a_person_back_from_a_dead_worker_replaces_their_seat_without_leaving() -> None:
@@ -307,7 +217,7 @@ async def test_a_person_back_from_a_dead_worker_replaces_their_seat_without_leav
             swept: list[tuple[str, Member]] = []
 
             async def cleo_swept() -> bool:
-                swept.extend(await alive.sweep_dead_members())
+                swept.extend(await alive.sweep())
                 return bool(swept)
 
             await until(cleo_swept)
@@ -323,7 +233,7 @@ async def test_a_worker_that_closes_takes_its_members_with_it() -> None:
             await seat(leaving, room, ADA)
             await seat(staying, room, BOB)
         assert await staying.members(room) == [BOB]
-        assert await staying.sweep_dead_members() == [(room, ADA)]
+        assert await staying.sweep() == [(room, ADA)]
 
 
 async def test_an_occupied_room_lives_while_its_worker_beats_and_not_after() -> None:
@@ -353,7 +263,7 @@ async def _gone(store: RedisRoomStore, room: str) -> bool:
 
 
 async def test_calls_fail_fast_while_redis_is_down_and_work_as_soon_as_it_is_back(
-        private_redis: PrivateRedis) -> None:
+        private_redis: PrivateRedis) -> None:  # noqa: F811
     async with redis_store(url=private_redis.url) as store:
         room = new_room_id()
         await store.create_room(room)
@@ -372,7 +282,7 @@ async def test_calls_fail_fast_while_redis_is_down_and_work_as_soon_as_it_is_bac
         assert (await store.join(room, ADA, max_participants=2)).seated
 
 
-async def test_calls_fail_fast_while_redis_hangs(private_redis: PrivateRedis) -> None:
+async def test_calls_fail_fast_while_redis_hangs(private_redis: PrivateRedis) -> None:  # noqa: F811
     async with redis_store(url=private_redis.url) as store:
         room = new_room_id()
         await store.create_room(room)
@@ -392,7 +302,8 @@ async def test_calls_fail_fast_while_redis_hangs(private_redis: PrivateRedis) ->
         assert await store.leave(room, BOB.id, conn=BOB.conn) is None
 
 
-async def test_a_worker_slow_to_come_back_after_an_outage_is_not_taken_for_dead(private_redis: PrivateRedis) -> None:
+async def test_a_worker_slow_to_come_back_after_an_outage_is_not_taken_for_dead(
+        private_redis: PrivateRedis) -> None:  # noqa: F811
     ada, bob = Member('ada', 'Ada', conn='conn-ada'), Member('bob', 'Bob', conn='conn-bob')
     async with workers(1, url=private_redis.url, heartbeat_seconds=3) as (store,):
         room = new_room_id()
@@ -409,18 +320,10 @@ async def test_a_worker_slow_to_come_back_after_an_outage_is_not_taken_for_dead(
 
             async def both_there() -> bool:
                 assert by_id(await store.members(room)) == [ada, bob]
-                assert await store.sweep_dead_members() == []
+                assert await store.sweep() == []
                 return False
 
             # Ada's worker takes longer to come back: her heartbeat is missing, her worker is not dead.
             await always(both_there, seconds=1.5)
             ada_worker.send_signal(signal.SIGCONT)
             await always(both_there, seconds=2.5)  # past the store's grace (3 s) with everybody beating again
-
-
-async def always(check: Callable[[], Awaitable[bool]], seconds: float) -> None:
-    """Run ``check`` (which asserts) over and over for ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        await check()
-        await asyncio.sleep(0.02)

@@ -15,8 +15,7 @@ from redis.asyncio import Redis
 
 from skycall.errors import SkyCallError
 from skycall.relay import RedisRelay
-from tests.test_redis_store import PrivateRedis, private_redis  # noqa: F401 (a fixture)
-from tests.test_rooms import REDIS_URL
+from tests.stores import REDIS_URL, PrivateRedis, private_redis  # noqa: F401 (a fixture)
 
 
 @pytest.fixture

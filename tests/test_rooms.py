@@ -3,68 +3,23 @@
 A room has members (seated), knocks (waiting to be let in) and a guest list (the founder and whoever
 was let in: they come back without knocking until they hang up).
 
-The Redis store runs against a real Redis: 127.0.0.1:6379 (``make redis`` starts one), or the server
-named by SKYCALL_TEST_REDIS_URL. Without one these tests fail; they never skip.
+The Redis store runs against a real Redis (see tests/stores.py); without one these tests fail, they
+never skip.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import os
-import secrets
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from contextlib import AbstractAsyncContextManager
 
 import pytest
 from pydantic import ValidationError
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from skycall.errors import SkyCallError
 from skycall.protocol import ChatMessage, new_room_id
-from skycall.redis_store import RedisRoomStore
-from skycall.rooms import CHAT_HISTORY, Joined, Member, MemoryRoomStore, RoomStore
-
-REDIS_URL = os.environ.get('SKYCALL_TEST_REDIS_URL', 'redis://127.0.0.1:6379/0')
-
-
-@asynccontextmanager
-async def memory_store(ttl: float) -> AsyncIterator[RoomStore]:
-    store = MemoryRoomStore(room_ttl_seconds=ttl)
-    yield store
-    await store.close()
-
-
-@asynccontextmanager
-async def redis_store(ttl: float = 3600, *, url: str = REDIS_URL, prefix: str | None = None,
-                      **options: Any) -> AsyncIterator[RedisRoomStore]:
-    """A started RedisRoomStore (one worker). Without a ``prefix`` it gets a fresh one, so that tests never
-    see each other's keys, and its keys are deleted afterwards; with one, that is the caller's job."""
-    own_prefix = prefix is None
-    prefix = prefix or f'skycall-test:{secrets.token_hex(6)}:'
-    store = RedisRoomStore.from_url(url, prefix=prefix, room_ttl_seconds=ttl, **options)
-    try:
-        if not await store.ping():
-            pytest.fail(f'No Redis answers at {url}: run `make redis` (or point SKYCALL_TEST_REDIS_URL at one).',
-                        pytrace=False)
-        await store.start()
-        yield store
-    finally:
-        await store.close()
-        if own_prefix:
-            await delete_keys(url, prefix)
-
-
-async def delete_keys(url: str, prefix: str) -> None:
-    client = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-    with contextlib.suppress(RedisError):  # a server the test stopped keeps nothing anyway
-        async for key in client.scan_iter(match=f'{prefix}*', count=1000):
-            await client.delete(key)
-    await client.aclose()
-
+from skycall.rooms import CHAT_HISTORY, Joined, Member, RoomStore
+from tests.stores import ADA, BOB, CLEO, by_id, memory_store, redis_store, seat, until
 
 # Every RoomStore implementation by name; each entry makes a fresh, empty store whose empty rooms
 # expire after ``ttl`` seconds, and cleans up after it.
@@ -97,33 +52,6 @@ async def room(store: RoomStore) -> str:
     return room
 
 
-ADA = Member('ada-peer', 'Ada', conn='conn-ada')
-BOB = Member('bob-peer', 'Bob', conn='conn-bob')
-CLEO = Member('cleo-peer', 'Cleo', conn='conn-cleo')
-
-
-async def seat(store: RoomStore, room: str, member: Member, max_participants: int = 2) -> Joined:
-    """Seat ``member``, letting them in first if they knock (as a member answering would)."""
-    joined = await store.join(room, member, max_participants)
-    if not joined.seated:
-        assert await store.admit(room, member.id) == member
-        joined = await store.join(room, member, max_participants)
-    assert joined.seated
-    return joined
-
-
-def by_id(members: list[Member]) -> list[Member]:
-    return sorted(members, key=lambda m: m.id)
-
-
-async def until(condition: Callable[[], Awaitable[bool]]) -> None:
-    """Poll ``condition`` until it holds; fail after a few seconds."""
-    deadline = time.monotonic() + 3
-    while not await condition():
-        assert time.monotonic() < deadline, 'the condition did not hold in time'
-        await asyncio.sleep(0.01)
-
-
 async def test_a_created_room_exists_and_others_do_not(store: RoomStore) -> None:
     room = new_room_id()
     assert not await store.room_exists(room)
@@ -132,6 +60,14 @@ async def test_a_created_room_exists_and_others_do_not(store: RoomStore) -> None
     assert not await store.room_exists(new_room_id())
     assert await store.members(room) == []
     assert await store.knocks(room) == []
+
+
+async def test_a_store_answers_and_sweeps_nobody_while_every_worker_lives(store: RoomStore, room: str) -> None:
+    await store.start()  # again: already started, and harmless
+    assert await store.ping()
+    await seat(store, room, ADA)
+    assert await store.sweep() == []
+    assert await store.members(room) == [ADA]
 
 
 async def test_creating_an_existing_room_keeps_its_members(store: RoomStore, room: str) -> None:
@@ -281,6 +217,33 @@ async def test_an_emptied_room_seats_the_next_person_at_once(store: RoomStore, r
     await seat(store, room, ADA)
     await store.leave(room, ADA.id, conn=ADA.conn, forget=True)
     assert (await store.join(room, BOB, max_participants=2)).seated is True
+
+
+async def test_a_seated_member_is_found_in_its_own_room_only(store: RoomStore, room: str) -> None:
+    await seat(store, room, ADA, max_participants=3)
+    await store.join(room, BOB, max_participants=3)  # knocking: not in the call
+    assert await store.find_member(room, ADA.id) == ADA
+    assert await store.find_member(room, BOB.id) is None
+    assert await store.find_member(new_room_id(), ADA.id) is None
+    await store.admit(room, BOB.id)
+    await store.join(room, BOB, max_participants=3)
+    assert await store.find_member(room, BOB.id) == BOB
+    await store.leave(room, ADA.id, conn=ADA.conn)
+    store.members_changed(room)  # what another worker's change would bring: changes nothing here
+    assert await store.find_member(room, ADA.id) is None
+    assert await store.find_member(room, BOB.id) == BOB
+
+
+async def test_knocks_are_listed_oldest_first_and_knocking_again_keeps_the_place(store: RoomStore, room: str) -> None:
+    await seat(store, room, ADA, max_participants=4)
+    await store.join(room, BOB, max_participants=4)
+    await store.join(room, CLEO, max_participants=4)
+    assert await store.knocks(room) == [BOB, CLEO]
+    bob_again = Member(BOB.id, 'Bob', conn='conn-bob-2')  # Bob reloads the page while waiting
+    assert (await store.join(room, bob_again, max_participants=4)).seated is False
+    assert await store.knocks(room) == [bob_again, CLEO]
+    assert await store.withdraw(room, CLEO.id) == CLEO
+    assert await store.knocks(room) == [bob_again]
 
 
 async def test_members_and_knocks_are_handed_out_by_value(store: RoomStore, room: str) -> None:

@@ -6,8 +6,9 @@ import asyncio
 from typing import Any
 
 from skycall.protocol import new_room_id
-from skycall.rooms import Member, MemoryRoomStore, Roster
-from tests.test_rooms import ADA, BOB, CLEO, seat
+from skycall.rooms import Member, MemoryRoomStore
+from skycall.roster import Roster
+from tests.stores import ADA, BOB, CLEO, seat
 
 
 class CountingStore(MemoryRoomStore):

@@ -20,7 +20,7 @@ import socketio
 from .. import protocol as p
 from ..errors import SkyCallError
 from ..relay import RedisRelay
-from ..rooms import Member, RoomStore, Roster
+from ..rooms import Member, RoomStore
 from ..tickets import TicketMint
 from .session import Limits, Seat, Session
 
@@ -66,11 +66,9 @@ class SignalingNamespace(socketio.AsyncNamespace):
         super().__init__('/')
         self.store = store
         self.relay = relay
-        # With several workers, who is in a room is read from Redis: kept per room on each worker for the
-        # signal path, and forgotten whenever a room's members change (see Roster).
-        self._roster: Roster | None = None
+        # With several workers, the store tells the signal path who is in a room from what it last read;
+        # every worker's relay hears when a room's members change (see RoomStore.members_changed).
         if relay is not None:
-            self._roster = Roster(store)
             relay.room_listeners.append(self._members_changed)
         self.mint = mint
         self.max_participants = max_participants
@@ -204,17 +202,14 @@ class SignalingNamespace(socketio.AsyncNamespace):
         await self.emit(message.event, message.wire(), **where)
 
     async def _member(self, room: str, peer: str) -> Member | None:
-        if self._roster is not None:
-            return await self._roster.find(room, peer)
-        return next((member for member in await self.store.members(room) if member.id == peer), None)
+        return await self.store.find_member(room, peer)
 
     def _members_changed(self, event: str | None, room: str | None) -> None:
         """Called by the relay for every event to a room, from any worker; (None, None) after an outage."""
-        assert self._roster is not None
         if event is None:
-            self._roster.forget()
+            self.store.members_changed()
         elif event in (p.PeerJoined.event, p.PeerLeft.event) and room is not None and room.startswith('room:'):
-            self._roster.forget(room.removeprefix('room:'))
+            self.store.members_changed(room.removeprefix('room:'))
 
     async def _reply_to_knock(self, seat: Seat, knocker_id: str, admit: bool) -> p.Ok:
         """A member lets a knocking person in (admitted) or turns them away (declined); popups close."""

@@ -34,9 +34,14 @@ haproxy:  ## install Debian's HAProxy when missing (the load balancer in front o
 cluster: $(STAMP) redis haproxy  ## N workers (N=2) sharing Redis, behind HAProxy on http://127.0.0.1:8080
 	$(PY) -m deploy.cluster --workers $${N:-2}
 
-check: $(STAMP)  ## ruff and mypy
+node_modules/.bin/tsc: package.json package-lock.json  # TypeScript (pinned in package-lock.json), for the JS type check
+	npm ci --no-audit --no-fund
+	touch $@
+
+check: $(STAMP) node_modules/.bin/tsc  ## ruff, mypy, and the browser JavaScript's JSDoc types (tsc)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	node_modules/.bin/tsc -p tsconfig.json
 
 fast: $(STAMP)  ## tests without a browser
 	$(PY) -m pytest tests
@@ -50,4 +55,4 @@ bench: deps chromium redis haproxy  ## benchmarks, not tests (about 7 min): a ta
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .nicegui
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .nicegui

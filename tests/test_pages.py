@@ -14,9 +14,11 @@ from nicegui import ui
 from nicegui.testing import User
 from nicegui.testing.user_interaction import UserInteraction
 
-from skycall.components.call_view import CallView
+from skycall.components.call_view import JOIN_REFUSALS, CallView
 from skycall.config import get_settings
-from skycall.protocol import new_room_id
+from skycall.errors import MESSAGES
+from skycall.pages.call import show_call_full
+from skycall.protocol import MAX_CHAT, new_room_id
 from skycall.tickets import TicketMint
 
 ROOM_PATH = re.compile(r'/call/([A-Za-z0-9_-]{22})')
@@ -310,3 +312,61 @@ async def test_pages_are_served_with_a_content_security_policy(user: User, path:
     assert policy.get('default-src') == ["'self'"]
     assert policy.get('connect-src') == ["'self'"]
     assert policy.get('frame-ancestors') == ["'none'"]
+
+
+# --- the CallView boundary: what the browser reports is parsed and bounded once --------------------
+
+async def notified(user: User, text: str) -> None:
+    """Wait until a notification says exactly ``text``."""
+    deadline = time.monotonic() + WAIT
+    while text not in user.notify.messages:
+        assert time.monotonic() < deadline, f'no notification {text!r} among {user.notify.messages}'
+        await asyncio.sleep(0.02)
+
+
+async def test_what_the_browser_reports_is_bounded(user: User) -> None:
+    """The browser is untrusted for Python too: over-long or mistyped fields never reach the page as such."""
+    await start_a_call(user, 'Ada')
+    view = user.find(CallView)
+    view.trigger('peerJoined', {'id': 'p1', 'name': 'G' * 5000})
+    await notified(user, 'G' * 64 + ' joined the call')
+    assert not [m for m in user.notify.messages if 'G' * 65 in m]
+    view.trigger('chat', {'id': ['m1'], 'from': {'x': 1}, 'name': 'Grace', 'text': 'y' * 9000, 'ts': 1, 'time': 7})
+    await user.should_see(kind=ui.chat_message)
+    (message,) = user.find(kind=ui.chat_message).elements
+    assert (message.props['name'], message.props['stamp'], message.props['sent']) == ('Grace', '', False)
+    (body,) = [e for e in message.descendants() if isinstance(e, ui.html)]
+    assert body.content == 'y' * MAX_CHAT
+    # Not even a dict: the media buttons go off rather than trusting it.
+    view.trigger('media', 'audio video')
+    mute = only(user.find(kind=ui.button, content='Unmute'))
+    assert not mute.enabled
+
+
+async def test_a_join_without_an_answer_is_said(user: User) -> None:
+    await start_a_call(user, 'Ada')
+    message = 'The call service did not answer. Reload the page to try again.'
+    user.find(CallView).trigger('joinFailed', {'ok': False, 'code': 'timeout', 'message': message})
+    await notified(user, message)
+
+
+async def test_an_error_without_a_message_says_what_errors_py_says(user: User) -> None:
+    await start_a_call(user, 'Ada')
+    user.find(CallView).trigger('error', {'code': 'rate-limited'})
+    await notified(user, MESSAGES['rate-limited'])
+
+
+def test_the_refusals_the_browser_stops_at_are_error_codes() -> None:
+    assert set(JOIN_REFUSALS) <= set(MESSAGES)
+    assert {'room-full', 'no-such-room', 'bad-ticket'} == set(JOIN_REFUSALS)
+
+
+@pytest.mark.parametrize(('seats', 'says'), [(2, 'Only 2 people fit in a call.'), (5, 'Only 5 people fit in a call.')])
+async def test_a_full_call_says_how_many_fit(user: User, seats: int, says: str) -> None:
+    @ui.page(f'/test-full-{seats}')
+    def full_page() -> None:
+        show_call_full(seats)
+
+    await user.open(f'/test-full-{seats}')
+    await user.should_see(MESSAGES['room-full'])
+    await user.should_see(says)

@@ -1,27 +1,197 @@
-// The browser half of a call: camera, signaling socket, one PeerLink per remote participant, and
-// the video tiles. It talks to its Python class only through props, methods and emitted events
-// (see call_view.py for the list).
-import { PeerLink, PreparedOffer } from "skycall/peer.js";
-import { describeMediaError, clockTime, initials, ring } from "skycall/ui.js";
+// The browser half of a call, as a short orchestrator over its parts (all in js/):
+//   signaling.js  the socket to the signaling server, requests with timeouts
+//   media.js      the person's camera and microphone, fallbacks, devices that come and go
+//   peers.js      the people in the call: for each a PeerLink (peer.js: the negotiation rule)
+//                 and a Tile (tiles.js: their video, name and mute mark)
+// It talks to its Python class only through props, methods and emitted events (call_view.py turns
+// each event into a typed, bounded dataclass, once).
+import { PreparedOffer } from "skycall/peer.js";
+import { Peers } from "skycall/peers.js";
+import { Signaling } from "skycall/signaling.js";
+import { LocalMedia } from "skycall/media.js";
+import { describeEndedTrack, describeMediaError, clockTime, ring } from "skycall/ui.js";
 
-const SIGNAL_PATH = "/signal/socket.io";
-// Material Icons' "mic_off" (Apache 2.0; the same path as in pages/icons.py): inline, no icon font.
-const MIC_OFF_PATH =
-  "M19 11h-1.7c0 .74-.16 1.43-.43 2.05l1.23 1.23c.56-.98.9-2.09.9-3.28zm-4.02.17c0-.06.02-.11.02-.17V5" +
-  "c0-1.66-1.34-3-3-3S9 3.34 9 5v.18l5.98 5.99zM4.27 3L3 4.27l6.01 6.01V11c0 1.66 1.33 3 2.99 3" +
-  " .22 0 .44-.03.65-.08l1.66 1.66c-.71.33-1.5.52-2.31.52-2.76 0-5.3-2.1-5.3-5.1H5c0 3.41 2.72 6.23 6 6.72" +
-  "V21h2v-3.28c.91-.13 1.77-.45 2.54-.9L19.73 21 21 19.73 4.27 3z";
+/**
+ * @typedef {{id: string, name: string}} Knock
+ * @typedef {{
+ *   ticket: string, iceServers: RTCIceServer[], ring: boolean, camera: MediaTrackConstraints,
+ *   signalPath: string, refusals: string[], icons: {answer: string, decline: string, micOff: string},
+ *   knocks: Knock[], $emit: (event: string, payload?: object) => void,
+ *   $refs: {remotes: HTMLElement, local: HTMLVideoElement}, call: Call,
+ *   peers: Map<string, import("skycall/peers.js").PeerEntry>,
+ * }} View  the Vue element as the call sees it: its props, its one reactive field, $emit and $refs
+ */
 
-/** The muted mark of a tile, built with DOM calls (never markup). @returns {SVGSVGElement} */
-function micOffIcon() {
-  const svgNS = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(svgNS, "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("aria-hidden", "true");
-  const path = document.createElementNS(svgNS, "path");
-  path.setAttribute("d", MIC_OFF_PATH);
-  svg.append(path);
-  return svg;
+class Call {
+  /** @param {View} view */
+  constructor(view) {
+    // All the call's state, declared here once. None of it is reactive (only the view's `knocks` is,
+    // the template shows them): Vue would wrap the socket, streams and peer connections in Proxies,
+    // and a proxied MediaStream is not the one the browser hands out (and every access pays a trap).
+    this.view = view;
+    this.me = /** @type {string | null} our peer id, once the server answered our join */ (null);
+    this.currentTicket = view.ticket ?? ""; // the freshest ticket: from the prop, or handed over by start()
+    this.joinSent = false;
+    this.seated = false;
+    this.over = false; // hung up, cancelled, declined or refused: never rejoin
+    this.lostConnection = false;
+    this.status = "";
+    this.prepared = /** @type {PreparedOffer | null} the offer made while knocking */ (null);
+    // Camera and signaling start together; only the first offer waits for the camera.
+    this.media = new LocalMedia({
+      camera: view.camera,
+      onFailed: (stream, error) =>
+        this.view.$emit("media-error", { reason: error?.name ?? "", message: describeMediaError(error, stream) }),
+      onEnded: (kind) => this.view.$emit("media-error", { reason: "ended", message: describeEndedTrack(kind) }),
+      onTrack: (track, stream) => this.peers.sendTrack(track, stream),
+      onChange: () => this.onMedia(),
+    });
+    this.signaling = new Signaling(view.signalPath);
+    this.peers = new Peers({
+      iceServers: view.iceServers ?? [],
+      micOffPath: view.icons.micOff,
+      container: view.$refs.remotes,
+      media: () => this.media.ready.then(() => this.media.stream), // a camera plugged in later counts too
+      send: (to, payload) => this.signaling.send("signal", { to, ...payload }),
+      onChange: () => this.updateStatus(),
+    });
+    this.leavePage = () => this.signaling.close(); // on pagehide: the room learns at once
+    this.listen();
+  }
+
+  onMedia() {
+    const media = this.media;
+    if (media.hasVideo && this.view.$refs.local.srcObject !== media.stream) this.view.$refs.local.srcObject = media.stream;
+    this.view.$emit("media", { ...media.state(), hasAudio: media.hasAudio, hasVideo: media.hasVideo });
+    if (this.seated) this.signaling.send("state", media.state()); // the room learns what we send
+  }
+
+  listen() {
+    const on = (/** @type {string} */ event, /** @type {(payload: any) => void} */ handler) =>
+      this.signaling.on(event, handler);
+    this.signaling.onConnect(() => {
+      if (this.lostConnection) this.view.$emit("connection", { state: "restored" });
+      this.lostConnection = false;
+      if (!this.over && this.currentTicket) this.join(); // no ticket yet: a preview, joined by start()
+    });
+    on("disconnect", () => {
+      this.seated = false;
+      if (this.over) return;
+      this.lostConnection = true;
+      this.view.$emit("connection", { state: "lost" });
+      this.setStatus("Reconnecting…");
+    });
+    on("peer-joined", (peer) => {
+      this.peers.announce(peer);
+      this.peers.drop(peer.id); // a reload of someone we knew: wait for their fresh offer
+      this.view.$emit("peer-joined", peer);
+      this.onMedia(); // the newcomer learns whether our camera and microphone are on
+    });
+    on("peer-left", (peer) => {
+      const known = this.peers.has(peer.id);
+      this.peers.drop(peer.id);
+      this.view.$emit("peer-left", { ...peer, known, remaining: this.peers.size });
+    });
+    on("peer-state", (state) => {
+      this.peers.setState(state.id, { audio: Boolean(state.audio), video: Boolean(state.video) });
+    });
+    on("knock", (peer) => {
+      this.view.knocks = [...this.view.knocks.filter((knock) => knock.id !== peer.id), { id: peer.id, name: String(peer.name) }];
+      if (this.view.ring) ring();
+    });
+    on("knock-ended", (peer) => this.closeKnock(peer.id));
+    on("admitted", () => this.join());
+    on("declined", (reply) => {
+      this.over = true;
+      this.view.$emit("declined", reply);
+      this.shutdown();
+    });
+    on("signal", (message) => this.peers.handle(message));
+    on("chat", (message) => this.view.$emit("chat", { ...message, time: clockTime(message.ts) }));
+    on("error", (error) => this.view.$emit("error", error));
+  }
+
+  async join() {
+    this.joinSent = true;
+    const reply = await this.signaling.join(this.currentTicket);
+    if (!reply.ok) {
+      this.over = this.view.refusals.includes(reply.code ?? "");
+      this.view.$emit("join-failed", reply);
+      this.setStatus("Not in the call");
+      return;
+    }
+    this.me = reply.you;
+    if (reply.waiting) {
+      this.view.$emit("waiting", {});
+      this.setStatus("Calling…");
+      // Make the offer while we wait: once let in, it goes out at once.
+      this.prepared ??= new PreparedOffer(this.view.iceServers ?? [], this.media.ready);
+      return;
+    }
+    this.seated = true;
+    this.peers.dropAll(); // a rejoin starts every link afresh
+    for (const peer of reply.peers) {
+      this.peers.announce(peer);
+      this.peers.add(peer.id, true, this.prepared ?? undefined); // the newcomer offers
+      this.prepared = null; // one prepared offer, for the first one we call
+    }
+    this.prepared?.close();
+    this.prepared = null;
+    this.view.$emit("joined", { you: reply.you, peers: reply.peers });
+    for (const message of reply.history ?? []) this.view.$emit("chat", { ...message, time: clockTime(message.ts), history: true });
+    this.onMedia();
+    this.updateStatus();
+  }
+
+  /** Answer or decline someone knocking; a refusal by the server is shown by Python. @param {string} id @param {boolean} admit */
+  async replyToKnock(id, admit) {
+    this.closeKnock(id);
+    const reply = await this.signaling.request(admit ? "answer" : "decline", { id });
+    if (!reply.ok && reply.code !== "no-such-peer") this.view.$emit("error", reply);
+  }
+
+  /** @param {string} id */
+  closeKnock(id) {
+    this.view.knocks = this.view.knocks.filter((knock) => knock.id !== id);
+  }
+
+  updateStatus() {
+    if (!this.signaling.connected) return this.setStatus("Reconnecting…");
+    if (!this.seated) return;
+    if (!this.peers.size) return this.setStatus("Waiting for others");
+    this.setStatus(this.peers.allConnected() ? "Connected" : "Connecting…");
+  }
+
+  /** @param {string} status */
+  setStatus(status) {
+    if (status === this.status) return;
+    this.status = status;
+    this.view.$emit("status", { status });
+  }
+
+  /** Leave the preview: join the call with this ticket (now, or once the socket connects). @param {string} ticket */
+  start(ticket) {
+    if (this.over || !ticket) return;
+    this.currentTicket = ticket;
+    if (!this.joinSent && this.signaling.connected) this.join(); // else the connect handler joins
+  }
+
+  /** Leave the room (or stop knocking) and release the camera. */
+  async hang_up() {
+    this.over = true;
+    if (this.me) await this.signaling.request("leave", {}, 2000); // only a preview: nothing to leave
+    this.shutdown();
+    return true;
+  }
+
+  shutdown() {
+    this.view.knocks = [];
+    this.prepared?.close();
+    this.prepared = null;
+    this.peers.dropAll();
+    this.media.stop();
+    this.signaling.close();
+  }
 }
 
 export default {
@@ -45,360 +215,62 @@ export default {
     ticket: String,
     iceServers: Array,
     ring: Boolean,
+    camera: Object, // the camera constraints, the same as the early start's (call_view.py)
+    signalPath: String,
+    refusals: Array, // join refusals after which the call cannot go on (errors.py codes)
     icons: Object,
   },
   data() {
-    return {
-      knocks: [], // {id, name} of the people knocking, shown as popups
-      currentTicket: this.ticket, // the freshest ticket: from the prop, or handed over by start()
-    };
+    return { knocks: [] }; // {id, name} of the people knocking, shown as popups
   },
   watch: {
+    /** @this {View} @param {string} value */
     ticket(value) {
-      if (value) this.currentTicket = value;
+      if (value) this.call.currentTicket = value;
     },
   },
+  /** @this {View & {layout: () => void, phone: MediaQueryList}} */
   mounted() {
-    /** @type {Map<string, {link: PeerLink, tile: HTMLElement, stream: MediaStream, connected: boolean}>} */
-    this.peers = new Map();
-    /** @type {Record<string, string>} names of the peers announced to us */
-    this.knownNames = {};
-    /** @type {Record<string, {audio: boolean, video: boolean}>} what the others said of their media */
-    this.peerStates = {};
-    this.me = null;
-    this.stream = null;
-    this.seated = false;
-    this.over = false; // hung up, cancelled or declined: never rejoin
-    this.audioOn = true;
-    this.videoOn = true;
-    // Camera and signaling start together; only the first offer waits for the camera.
-    this.media = this.startMedia();
-    this.connect();
-    this.onPageHide = () => this.socket?.disconnect();
-    window.addEventListener("pagehide", this.onPageHide);
-    this.phoneQuery = window.matchMedia("(max-width: 600px)");
-    this.onLayout = () => this.$emit("layout", { phone: this.phoneQuery.matches });
-    this.phoneQuery.addEventListener("change", this.onLayout);
-    this.onLayout();
+    this.call = new Call(this);
+    this.peers = this.call.peers.entries; // where tests and benchmarks look at the links
+    this.phone = window.matchMedia("(max-width: 600px)");
+    this.layout = () => this.$emit("layout", { phone: this.phone.matches });
+    this.phone.addEventListener("change", this.layout);
+    this.layout();
+    window.addEventListener("pagehide", this.call.leavePage);
   },
+  /** @this {View & {layout: () => void, phone: MediaQueryList}} */
   unmounted() {
-    window.removeEventListener("pagehide", this.onPageHide);
-    this.phoneQuery.removeEventListener("change", this.onLayout);
-    this.shutdown();
+    window.removeEventListener("pagehide", this.call.leavePage);
+    this.phone.removeEventListener("change", this.layout);
+    this.call.shutdown();
   },
   methods: {
-    /** @returns {Promise<MediaStream | null>} */
-    async startMedia() {
-      const attempts = [
-        { video: { width: 640, height: 480 }, audio: true },
-        { audio: true },
-        { video: { width: 640, height: 480 } },
-      ];
-      if (!navigator.mediaDevices?.getUserMedia) {
-        this.mediaFailed(null, { name: "SecurityError" });
-        return null;
-      }
-      let firstError = null;
-      // The early script (EARLY_START in call_view.py) already asked for the first choice: take its answer.
-      let early = window.skycallEarly?.media;
-      if (window.skycallEarly) window.skycallEarly.media = null;
-      for (const constraints of attempts) {
-        try {
-          const stream = await (early ?? navigator.mediaDevices.getUserMedia(constraints));
-          early = null;
-          this.stream = stream;
-          if (stream.getVideoTracks().length) this.$refs.local.srcObject = stream;
-          if (firstError) this.mediaFailed(stream, firstError);
-          this.emitMedia();
-          return stream;
-        } catch (error) {
-          early = null;
-          firstError ??= error;
-        }
-      }
-      this.mediaFailed(null, firstError);
-      this.emitMedia();
-      return null;
+    /** The knock popup's buttons. @this {View} @param {string} id @param {boolean} admit */
+    replyToKnock(id, admit) {
+      this.call.replyToKnock(id, admit);
     },
-
-    mediaFailed(stream, error) {
-      this.$emit("media-error", { reason: error?.name ?? "", message: describeMediaError(error, stream) });
-    },
-
-    /** What we can send and whether it is on, to Python (buttons) and to the room (peer-state). */
-    emitMedia() {
-      const state = {
-        audio: this.audioOn && Boolean(this.stream?.getAudioTracks().length),
-        video: this.videoOn && Boolean(this.stream?.getVideoTracks().length),
-      };
-      this.$emit("media", {
-        ...state,
-        hasAudio: Boolean(this.stream?.getAudioTracks().length),
-        hasVideo: Boolean(this.stream?.getVideoTracks().length),
-      });
-      if (this.seated) this.socket.emit("state", state);
-    },
-
-    connect() {
-      // The early script (EARLY_START in call_view.py) opened the socket while Vue was still starting: adopt it.
-      const early = window.skycallEarly?.socket;
-      if (window.skycallEarly) window.skycallEarly.socket = null;
-      const socket = (this.socket = early ?? io({ path: SIGNAL_PATH, transports: ["websocket"] }));
-      const onConnect = () => {
-        if (this.lostConnection) this.$emit("connection", { state: "restored" });
-        this.lostConnection = false;
-        if (!this.over && this.currentTicket) this.join(); // no ticket yet: a preview, joined by start()
-      };
-      socket.on("connect", onConnect);
-      if (socket.connected) onConnect(); // it connected before we listened
-      socket.on("disconnect", () => {
-        this.seated = false;
-        if (this.over) return;
-        this.lostConnection = true;
-        this.$emit("connection", { state: "lost" });
-        this.setStatus("Reconnecting…");
-      });
-      socket.on("peer-joined", (peer) => {
-        this.knownNames[peer.id] = peer.name;
-        this.dropPeer(peer.id); // a reload of someone we knew: wait for their fresh offer
-        this.$emit("peer-joined", peer);
-        this.emitMedia(); // the newcomer learns whether our camera and microphone are on
-      });
-      socket.on("peer-left", (peer) => {
-        const known = this.peers.has(peer.id);
-        this.dropPeer(peer.id);
-        this.$emit("peer-left", { ...peer, known, remaining: this.peers.size });
-      });
-      socket.on("peer-state", (state) => {
-        this.peerStates[state.id] = { audio: Boolean(state.audio), video: Boolean(state.video) };
-        const entry = this.peers.get(state.id);
-        if (entry) this.paintTile(entry);
-      });
-      socket.on("knock", (peer) => {
-        this.knocks = [...this.knocks.filter((knock) => knock.id !== peer.id), { id: peer.id, name: String(peer.name) }];
-        if (this.ring) ring();
-      });
-      socket.on("knock-ended", (peer) => this.closeKnock(peer.id));
-      socket.on("admitted", () => this.join());
-      socket.on("declined", (reply) => {
-        this.over = true;
-        this.$emit("declined", reply);
-        this.shutdown();
-      });
-      socket.on("signal", (message) => this.peers.get(message.from)?.link.handle(message) ?? this.acceptPeer(message));
-      socket.on("chat", (message) => this.$emit("chat", { ...message, time: clockTime(message.ts) }));
-      socket.on("error", (error) => this.$emit("error", error));
-    },
-
-    join() {
-      this.joinSent = true;
-      this.socket.emit("join", { ticket: this.currentTicket }, (reply) => {
-        if (!reply?.ok) {
-          this.over = ["room-full", "no-such-room", "bad-ticket"].includes(reply?.code);
-          this.$emit("join-failed", reply ?? {});
-          this.setStatus("Not in the call");
-          return;
-        }
-        this.me = reply.you;
-        if (reply.waiting) {
-          this.$emit("waiting", {});
-          this.setStatus("Calling…");
-          // Make the offer while we wait: once let in, it goes out at once.
-          this.prepared ??= new PreparedOffer(this.iceServers ?? [], this.media);
-          return;
-        }
-        this.seated = true;
-        for (const id of [...this.peers.keys()]) this.dropPeer(id); // a rejoin starts every link afresh
-        for (const peer of reply.peers) {
-          this.knownNames[peer.id] = peer.name;
-          this.addPeer(peer, true); // the newcomer offers
-        }
-        this.dropPrepared();
-        this.$emit("joined", { you: reply.you, peers: reply.peers });
-        for (const message of reply.history ?? []) this.$emit("chat", { ...message, time: clockTime(message.ts), history: true });
-        this.emitMedia();
-        this.updateStatus();
-      });
-    },
-
-    /** The first signal from someone we have no link with: they are the newcomer, we answer. */
-    acceptPeer(message) {
-      if (!message.description || message.description.type !== "offer") return;
-      this.addPeer({ id: message.from, name: this.knownNames[message.from] ?? "" }, false).link.handle(message);
-    },
-
-    addPeer(peer, offerer) {
-      const tile = document.createElement("div");
-      tile.className = "skycall-tile";
-      tile.dataset.peer = peer.id;
-      const badge = document.createElement("div");
-      badge.className = "skycall-initials";
-      badge.textContent = initials(peer.name); // text, never HTML
-      const label = document.createElement("div");
-      label.className = "skycall-name";
-      label.textContent = peer.name;
-      const muted = document.createElement("div");
-      muted.className = "skycall-muted";
-      muted.setAttribute("role", "img");
-      muted.setAttribute("aria-label", `${peer.name} is muted`);
-      muted.append(micOffIcon());
-      tile.append(badge, label, muted);
-      const entry = { tile, stream: new MediaStream(), connected: false, link: null, peer };
-      const prepared = offerer ? this.prepared : undefined;
-      if (prepared) this.prepared = null; // one offer, for the first one we call
-      entry.link = new PeerLink({
-        id: peer.id,
-        name: peer.name,
-        offerer,
-        prepared,
-        iceServers: this.iceServers ?? [],
-        media: this.media,
-        send: (payload) => this.socket.emit("signal", { to: peer.id, ...payload }),
-        onTrack: (track) => this.showTrack(entry, track),
-        onState: (state) => {
-          entry.connected = state === "connected";
-          this.updateStatus();
-          if (state === "failed") entry.link.restartIce();
-        },
-      });
-      this.peers.set(peer.id, entry);
-      this.$refs.remotes.appendChild(tile);
-      this.paintTile(entry);
-      this.updateStatus();
-      return entry;
-    },
-
-    showTrack(entry, track) {
-      entry.stream.addTrack(track);
-      let video = entry.tile.querySelector("video");
-      if (!video) {
-        video = document.createElement("video");
-        video.autoplay = true;
-        video.playsInline = true;
-        video.setAttribute("aria-label", `Camera of ${entry.peer.name}`);
-        entry.tile.prepend(video);
-      }
-      // Attach only a stream that has a track: an empty one holds the page's load event forever.
-      if (video.srcObject !== entry.stream) video.srcObject = entry.stream;
-      video.play().catch(() => this.offerSound(entry.tile, video));
-      this.paintTile(entry);
-    },
-
-    /** Initials instead of a frozen picture when the camera is off; a mark when muted. */
-    paintTile(entry) {
-      const state = this.peerStates[entry.peer.id] ?? { audio: true, video: true };
-      const hasVideo = entry.stream.getVideoTracks().length > 0;
-      entry.tile.classList.toggle("camera-off", !state.video || !hasVideo);
-      entry.tile.classList.toggle("mic-off", !state.audio);
-    },
-
-    /** Autoplay with sound was refused: play muted and let the person turn the sound on. */
-    offerSound(tile, video) {
-      video.muted = true;
-      video.play().catch(() => {});
-      if (tile.querySelector(".skycall-sound")) return;
-      const button = document.createElement("button");
-      button.className = "skycall-sound";
-      button.textContent = "Turn on sound";
-      button.onclick = () => {
-        video.muted = false;
-        video.play().catch(() => {});
-        button.remove();
-      };
-      tile.append(button);
-    },
-
-    /** Answer or decline someone knocking; a refusal by the server is shown by Python. */
-    async replyToKnock(id, admit) {
-      this.closeKnock(id);
-      const reply = await this.request(admit ? "answer" : "decline", { id });
-      if (!reply?.ok && reply?.code !== "no-such-peer") this.$emit("error", reply ?? {});
-    },
-
-    closeKnock(id) {
-      this.knocks = this.knocks.filter((knock) => knock.id !== id);
-    },
-
-    dropPrepared() {
-      this.prepared?.close();
-      this.prepared = null;
-    },
-
-    dropPeer(id) {
-      const entry = this.peers.get(id);
-      if (!entry) return;
-      this.peers.delete(id);
-      entry.link.close();
-      entry.stream.getTracks().forEach((track) => track.stop());
-      const video = entry.tile.querySelector("video");
-      if (video) video.srcObject = null;
-      entry.tile.remove();
-      this.updateStatus();
-    },
-
-    updateStatus() {
-      if (!this.socket?.connected) return this.setStatus("Reconnecting…");
-      if (!this.seated) return;
-      if (!this.peers.size) return this.setStatus("Waiting for others");
-      const all = [...this.peers.values()];
-      this.setStatus(all.every((entry) => entry.connected) ? "Connected" : "Connecting…");
-    },
-
-    setStatus(status) {
-      if (status === this.status) return;
-      this.status = status;
-      this.$emit("status", { status });
-    },
-
-    // ---- called from Python ----
-
-    /** Leave the preview: join the call with this ticket (now, or as soon as the socket connects). */
+    // The rest is called from Python (run_method): the element's interface besides props and events.
+    /** @this {View} @param {string} ticket */
     start(ticket) {
-      if (this.over || !ticket) return;
-      this.currentTicket = ticket;
-      if (!this.joinSent && this.socket?.connected) this.join(); // else the connect handler joins
+      this.call.start(ticket);
     },
-
-    /** @returns {Promise<object>} the server's acknowledgement */
+    /** @this {View} @param {string} text @returns {Promise<object>} the server's acknowledgement */
     send_chat(text) {
-      return this.request("chat", { text });
+      return this.call.signaling.request("chat", { text });
     },
-
+    /** @this {View} @param {boolean} on */
     set_audio(on) {
-      this.audioOn = Boolean(on);
-      this.stream?.getAudioTracks().forEach((track) => (track.enabled = this.audioOn));
-      this.emitMedia();
+      this.call.media.setAudio(Boolean(on));
     },
-
+    /** @this {View} @param {boolean} on */
     set_video(on) {
-      this.videoOn = Boolean(on);
-      this.stream?.getVideoTracks().forEach((track) => (track.enabled = this.videoOn));
-      this.$refs.local.classList.toggle("off", !this.videoOn);
-      this.emitMedia();
+      this.call.media.setVideo(Boolean(on));
+      this.$refs.local.classList.toggle("off", !on);
     },
-
-    /** Leave the room (or stop knocking) and release the camera. */
-    async hang_up() {
-      this.over = true;
-      if (this.me) await this.request("leave", {}, 2000); // only a preview: nothing to leave
-      this.shutdown();
-      return true;
-    },
-
-    /** Emit with an acknowledgement; no answer in time becomes an error reply. */
-    request(event, payload, timeout = 5000) {
-      return this.socket.timeout(timeout).emitWithAck(event, payload).catch(() => ({
-        ok: false, code: "timeout", message: "No answer from the server. Check your connection.",
-      }));
-    },
-
-    shutdown() {
-      this.knocks = [];
-      this.dropPrepared();
-      for (const id of [...this.peers.keys()]) this.dropPeer(id);
-      this.stream?.getTracks().forEach((track) => track.stop());
-      this.media?.then((stream) => stream?.getTracks().forEach((track) => track.stop()));
-      this.socket?.disconnect();
+    /** @this {View} */
+    hang_up() {
+      return this.call.hang_up();
     },
   },
 };

@@ -8,18 +8,27 @@ from fastapi import Request
 from nicegui import app, events, ui
 
 from ..calls import Calls
-from ..components.call_view import CallView
+from ..components.call_events import (
+    ChatEvent,
+    ConnectionEvent,
+    DeclinedEvent,
+    MediaErrorEvent,
+    MediaEvent,
+    PeerJoinedEvent,
+    PeerLeftEvent,
+    ProblemEvent,
+)
+from ..components.call_view import JOIN_REFUSALS, CallView
 from ..errors import MESSAGES
-from ..protocol import MAX_CHAT, new_peer_id
+from ..icons import ICONS
+from ..protocol import new_peer_id
 from ..tickets import Ticket
 from . import frame
 from .call_style import CSS
 from .chat import ChatPanel
-from .icons import ICONS
 
 CALL_ENDED_SECONDS = 20
 DECLINED_SECONDS = 6
-JOIN_REFUSALS = {'room-full', 'no-such-room', 'bad-ticket'}  # the call cannot go on: a dialog says why
 
 
 def register(calls: Calls, ice_servers: list[dict[str, Any]], ticket_refresh_seconds: float,
@@ -35,8 +44,8 @@ def register(calls: Calls, ice_servers: list[dict[str, Any]], ticket_refresh_sec
         if not await calls.exists(room):
             frame.not_found()
             return
-        if await _full(calls, room, max_participants):
-            full()
+        if await _no_seat_left(calls, room, max_participants):
+            show_call_full(max_participants)
             return
         frame.theme('Join a call')
         ui.add_css(CSS)
@@ -69,8 +78,8 @@ def register(calls: Calls, ice_servers: list[dict[str, Any]], ticket_refresh_sec
         if not name:
             ui.navigate.to(f'/dial/{room}')
             return
-        if await _full(calls, room, max_participants):
-            full()
+        if await _no_seat_left(calls, room, max_participants):
+            show_call_full(max_participants)
             return
         ticket = await calls.ticket(room, name, _peer_id_for(room))
         frame.theme('Call')
@@ -80,7 +89,7 @@ def register(calls: Calls, ice_servers: list[dict[str, Any]], ticket_refresh_sec
                  ticket_refresh_seconds=ticket_refresh_seconds, ring_timeout_seconds=ring_timeout_seconds)
 
 
-async def _full(calls: Calls, room: str, max_participants: int) -> bool:
+async def _no_seat_left(calls: Calls, room: str, max_participants: int) -> bool:
     """Every seat taken by someone else (this browser's own seat, after a reload, does not count)."""
     peer = _peer_id_for(room)
     return len([m for m in await calls.store.members(room) if m.id != peer]) >= max_participants
@@ -90,10 +99,12 @@ def _invite(request: Request, room: str) -> str:
     return f'{str(request.base_url).rstrip("/")}/dial/{room}'
 
 
-def full() -> None:
+def show_call_full(max_participants: int) -> None:
+    """The page shown instead of the call when every seat is taken."""
     frame.theme('Call is full')
     frame.header()
-    frame.message_screen(MESSAGES['room-full'], 'Only two people fit in a call for now.')
+    fit = 'Only one person fits' if max_participants == 1 else f'Only {max_participants} people fit'
+    frame.message_screen(MESSAGES['room-full'], f'{fit} in a call.')
 
 
 def _peer_id_for(room: str) -> str:
@@ -163,20 +174,20 @@ class CallPage:
             self.view.set_ticket(self.calls.sign(self.ticket))
 
     def _listen(self) -> None:
-        on = self.view.on
-        on('status', lambda e: self.status.set_text(_text(e, 'status', 40)))
-        on('layout', lambda e: self.chat.set_open(not _args(e).get('phone')))
-        on('waiting', self.waiting)
-        on('joined', lambda: self.calling.set_visibility(False))
-        on('declined', lambda e: self.finish('Call declined', f'{_text(e, "by", 64)} declined your call.'))
-        on('join-failed', self.join_failed)
-        on('peer-joined', self.peer_joined)
-        on('peer-left', self.peer_left)
-        on('chat', self.show_chat)
-        on('media', self.media)
-        on('media-error', lambda e: frame.notify(_text(e, 'message', 300), type='warning', timeout=10000))
-        on('connection', self.connection)
-        on('error', self.error)
+        view = self.view
+        view.on_status(lambda e: self.status.set_text(e.status))
+        view.on_layout(lambda e: self.chat.set_open(not e.phone))
+        view.on_waiting(self.waiting)
+        view.on_joined(lambda: self.calling.set_visibility(False))
+        view.on_declined(self.declined)
+        view.on_join_failed(self.join_failed)
+        view.on_peer_joined(self.peer_joined)
+        view.on_peer_left(self.peer_left)
+        view.on_chat(self.show_chat)
+        view.on_media(self.media)
+        view.on_media_error(self.media_error)
+        view.on_connection(self.connection)
+        view.on_error(self.error)
 
     # ---- calling (knocking) ----
 
@@ -202,25 +213,26 @@ class CallPage:
         await self.view.hang_up()
         self.finish('Call cancelled', 'You cancelled the call.')
 
+    def declined(self, e: DeclinedEvent) -> None:
+        self.finish('Call declined', f'{e.by} declined your call.')
+
     def finish(self, title: str, message: str) -> None:
         self.calling.set_visibility(False)
         frame.Countdown(title, message, DECLINED_SECONDS, frame.go_home, [('Go home now', frame.go_home)])
 
     # ---- people coming and going ----
 
-    def peer_joined(self, e: events.GenericEventArguments) -> None:
+    def peer_joined(self, e: PeerJoinedEvent) -> None:
         if self.ended is not None:
             self.ended.close()
             self.ended = None
-        ui.notify(f'{_text(e, "name", 64)} joined the call')
+        ui.notify(f'{e.name} joined the call')
 
-    def peer_left(self, e: events.GenericEventArguments) -> None:
-        args = _args(e)
-        if args.get('reason') == 'replaced':
+    def peer_left(self, e: PeerLeftEvent) -> None:
+        if e.reason == 'replaced':
             return
-        name = _text(e, 'name', 64)
-        ui.notify(f'{name} left the call')
-        if args.get('known') and args.get('remaining') == 0:
+        ui.notify(f'{e.name} left the call')
+        if e.known and e.remaining == 0:
             ui.notify('Call ended')
             self.ended = frame.Countdown('Call ended', 'You are the only one left in this call.', CALL_ENDED_SECONDS,
                                          frame.go_home,
@@ -229,32 +241,29 @@ class CallPage:
     def _stay(self) -> None:
         self.ended = None
 
-    def join_failed(self, e: events.GenericEventArguments) -> None:
-        code = _text(e, 'code', 32)
-        if code in JOIN_REFUSALS:
+    def join_failed(self, e: ProblemEvent) -> None:
+        if e.code in JOIN_REFUSALS:
             self.calling.set_visibility(False)
-            frame.message_dialog(MESSAGES[code])
+            frame.message_dialog(MESSAGES[e.code])
         else:
-            frame.notify(_text(e, 'message', 300), type='negative')
+            frame.notify(e.message, type='negative')
 
-    def connection(self, e: events.GenericEventArguments) -> None:
-        if _text(e, 'state', 16) == 'lost':
+    def connection(self, e: ConnectionEvent) -> None:
+        if e.lost:
             frame.notify('Connection lost. Reconnecting…', type='warning')
         else:
             frame.notify('Connection restored', type='positive')
 
-    def error(self, e: events.GenericEventArguments) -> None:
-        code = _text(e, 'code', 32)
-        if code in JOIN_REFUSALS:
+    def error(self, e: ProblemEvent) -> None:
+        if e.code in JOIN_REFUSALS:
             return  # join-failed shows it, as a dialog
-        if code == 'replaced':
+        if e.code == 'replaced':
             frame.message_dialog(MESSAGES['replaced'])
-        elif code != 'no-such-peer':
-            frame.notify(_text(e, 'message', 300), type='negative')
+        elif e.code != 'no-such-peer':
+            frame.notify(e.message, type='negative')
 
-    def show_chat(self, e: events.GenericEventArguments) -> None:
-        self.chat.show(_text(e, 'id', 64), _text(e, 'from', 64), _text(e, 'name', 64), _text(e, 'text', MAX_CHAT),
-                       _text(e, 'time', 16), history=bool(_args(e).get('history')))
+    def show_chat(self, e: ChatEvent) -> None:
+        self.chat.show(e.id, e.sender_id, e.name, e.text, e.time, history=e.history)
 
     # ---- my camera and microphone ----
 
@@ -264,15 +273,17 @@ class CallPage:
     def toggle_video(self) -> None:
         self.view.set_video(not self.video_on)
 
-    def media(self, e: events.GenericEventArguments) -> None:
-        args = _args(e)
-        self.audio_on, self.video_on = bool(args.get('audio')), bool(args.get('video'))
+    def media(self, e: MediaEvent) -> None:
+        self.audio_on, self.video_on = e.audio, e.video
         self.mute.set_text('Unmute' if not self.audio_on else 'Mute')
         self.mute.set_icon(ICONS['mic_off' if not self.audio_on else 'mic'])
-        self.mute.set_enabled(bool(args.get('hasAudio')))
+        self.mute.set_enabled(e.has_audio)
         self.camera.set_text('Camera on' if not self.video_on else 'Camera off')
         self.camera.set_icon(ICONS['videocam_off' if not self.video_on else 'videocam'])
-        self.camera.set_enabled(bool(args.get('hasVideo')))
+        self.camera.set_enabled(e.has_video)
+
+    def media_error(self, e: MediaErrorEvent) -> None:
+        frame.notify(e.message, type='warning', timeout=10000)
 
     def set_ring(self, e: events.ValueChangeEventArguments) -> None:
         app.storage.user['ring'] = bool(e.value)
@@ -304,11 +315,3 @@ class CallPage:
                 ui.button('Copy link', icon=ICONS['content_copy'], on_click=copy).props('unelevated')
         return dialog
 
-
-def _args(e: events.GenericEventArguments) -> dict[str, Any]:
-    return e.args if isinstance(e.args, dict) else {}
-
-
-def _text(e: events.GenericEventArguments, key: str, limit: int) -> str:
-    """A field of an event from the browser, as bounded plain text."""
-    return str(_args(e).get(key, ''))[:limit]

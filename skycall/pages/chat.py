@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from nicegui import events, ui
 
+from ..components.call_view import Reply
+from ..icons import ICONS
 from ..protocol import MAX_CHAT
 from . import frame
-from .icons import ICONS
 
 PREVIEW_WORDS = 8
 
@@ -17,7 +17,7 @@ PREVIEW_WORDS = 8
 class ChatPanel:
     """Messages, the Message input and Send. ``on_send`` gets the text and returns the server's reply."""
 
-    def __init__(self, on_send: Callable[[str], Awaitable[dict[str, Any]]]) -> None:
+    def __init__(self, on_send: Callable[[str], Awaitable[Reply]]) -> None:
         self.on_send = on_send
         self.me = ''
         self.unread = 0
@@ -48,10 +48,10 @@ class ChatPanel:
         if not text:
             return
         reply = await self.on_send(text)
-        if reply.get('ok'):
+        if reply.ok:
             self.input.value = ''
         else:
-            frame.notify(str(reply.get('message', 'The message was not sent.'))[:300], type='negative')
+            frame.notify(reply.message or 'The message was not sent.', type='negative')
 
     def show(self, message_id: str, sender_id: str, name: str, text: str, time: str, history: bool = False) -> None:
         if message_id in self.shown:

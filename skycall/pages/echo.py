@@ -6,16 +6,17 @@ import contextlib
 from typing import Any
 
 from fastapi import Request
-from nicegui import events, ui
+from nicegui import ui
 from nicegui.client import ClientConnectionTimeout
 
 from ..api import client_address
+from ..components.call_events import StatusEvent
 from ..components.call_view import CallView
 from ..echo import EchoLine, EchoSession, EchoUnavailable
 from ..errors import SkyCallError
+from ..icons import ICONS
 from . import frame
 from .call_style import CSS
-from .icons import ICONS
 
 BUSY = 'The test line is busy, try again in a minute'
 CONNECT_TIMEOUT = 30.0
@@ -79,13 +80,12 @@ class EchoPage:
                     self.delay = ui.label('Round trip: measuring…').props('aria-live=off')
                     self.left = ui.label(_minutes(session.time_left()))
                     self.end_button = ui.button('End test', icon=ICONS['call_end'], color='negative', on_click=self.end)
-        self.view.on('status', self._status)
+        self.view.on_status(self._status)
         self.timer = ui.timer(1.0, self.tick)
 
-    def _status(self, e: events.GenericEventArguments) -> None:
+    def _status(self, e: StatusEvent) -> None:
         if not self.finished:
-            status = e.args.get('status') if isinstance(e.args, dict) else ''
-            self.status.set_text(str(status)[:40])
+            self.status.set_text(e.status)
 
     async def tick(self) -> None:
         if self.session.ended.is_set():

@@ -8,8 +8,8 @@ from typing import Any
 from nicegui import app, ui
 
 from ..errors import MESSAGES
+from ..icons import NOTIFY_ICONS
 from ..protocol import MAX_NAME, NewTicket, parse
-from .icons import NOTIFY_ICONS
 
 # The app's own small stylesheet instead of Tailwind's in-browser compiler (67 KiB, and a long task at
 # every page load): the few type sizes, colours and spacings SkyCall uses, with Tailwind's values.

@@ -8,8 +8,8 @@ from nicegui import ui
 from ..api import client_address
 from ..calls import Calls, room_from_reference
 from ..errors import MESSAGES, SkyCallError
+from ..icons import ICONS
 from . import frame
-from .icons import ICONS
 
 
 def register(calls: Calls) -> None:

@@ -51,7 +51,10 @@ export class PreparedOffer {
   }
 }
 
-/** Send our camera and microphone; as the offerer, ask to receive a kind we cannot send. */
+/**
+ * Send our camera and microphone; as the offerer, ask to receive a kind we cannot send.
+ * @param {RTCPeerConnection} pc @param {MediaStream | null} stream @param {boolean} offerer
+ */
 function attachTracks(pc, stream, offerer) {
   for (const kind of ["audio", "video"]) {
     const track = stream?.getTracks().find((t) => t.kind === kind);
@@ -178,5 +181,18 @@ export class PeerLink {
     if (this.closed || this.attached) return;
     this.attached = true;
     attachTracks(this.pc, stream, this.offerer);
+  }
+
+  /**
+   * A camera or microphone that came (back) during the call. A sender that had one of its kind takes
+   * it over without a renegotiation; otherwise it is added and the usual rule renegotiates (the
+   * offerer offers, the answerer asks for an offer). Before attach() nothing is due: attach() sends it.
+   * @param {MediaStreamTrack} track @param {MediaStream} stream
+   */
+  async sendTrack(track, stream) {
+    if (this.closed || !this.attached) return;
+    const sender = this.pc.getSenders().find((s) => s.track?.kind === track.kind);
+    if (sender) await sender.replaceTrack(track);
+    else this.pc.addTrack(track, stream);
   }
 }

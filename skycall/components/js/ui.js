@@ -49,3 +49,9 @@ export function describeMediaError(error, stream) {
     return `Your ${missing} is in use by another program. Close it and reload the page.`;
   return `Your ${missing} could not be started (${name ?? "unknown error"}). You can still use the chat.`;
 }
+
+/** What to tell a person whose camera or microphone stopped during the call. @param {string} kind */
+export function describeEndedTrack(kind) {
+  const device = kind === "video" ? "camera" : "microphone";
+  return `Your ${device} stopped (unplugged?). Plug it back in: SkyCall picks it up again by itself.`;
+}

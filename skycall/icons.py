@@ -1,4 +1,4 @@
-"""The icons SkyCall shows, as inline SVG: no icon font to download.
+"""The icons SkyCall shows, as inline SVG: no icon font to download. Pages and components both use them.
 
 Each value is what Quasar's QIcon takes for an SVG icon, ``'<path data>|<viewBox>'`` (several paths
 joined with ``&&``), so it goes wherever an icon name went: ``ui.button('Mute', icon=ICONS['mic'])``.
@@ -55,6 +55,11 @@ _PATHS = {
 }
 
 ICONS: dict[str, str] = {name: f'{path}|{VIEW_BOX}' for name, path in _PATHS.items()}
+
+
+def svg_path(name: str) -> str:
+    """The bare SVG path data of an icon (one path, viewBox 0 0 24 24), for code that draws its own <svg>."""
+    return _PATHS[name]
 
 # What Quasar's notifications show for each type (its Material icon set), so that no notification
 # asks for the icon font either.

@@ -64,8 +64,9 @@ class EchoLine:
     """At most ``capacity`` echo sessions in this worker; beyond that ``open`` answers None (busy)."""
 
     def __init__(self, calls: Calls, server_url: str, ice_servers: list[str], capacity: int,
-                 seconds: float = SESSION_SECONDS) -> None:
+                 seconds: float = SESSION_SECONDS, allow_private_candidates: bool = False) -> None:
         self.calls = calls
+        self.allow_private_candidates = allow_private_candidates  # see skycall/bot/candidates.py
         self.server_url = server_url
         self.ice_servers = ice_servers  # SkyCall's own only: aiortc's default STUN server is never asked
         self.capacity = capacity
@@ -76,7 +77,8 @@ class EchoLine:
     @classmethod
     def from_settings(cls, calls: Calls, settings: Settings) -> EchoLine:
         # The echo peer reaches this worker's own signaling server directly, not through a proxy in front.
-        return cls(calls, local_url(settings.host, settings.port), settings.ice_server_urls, settings.echo_max)
+        return cls(calls, local_url(settings.host, settings.port), settings.ice_server_urls, settings.echo_max,
+                   allow_private_candidates=settings.allow_private_candidates)
 
     @property
     def busy(self) -> bool:
@@ -127,6 +129,7 @@ class EchoLine:
 
         bot = Bot(self.server_url, room, ECHO_NAME, EchoMedia(), ice_servers=self.ice_servers,
                   ticket=echo_ticket, duration=self.seconds, alone_timeout=ARRIVAL_TIMEOUT,
+                  allow_private_candidates=self.allow_private_candidates,
                   admit=lambda peer: peer.id == person.peer, out=lambda line: log.debug('echo %s: %s', room, line))
         session = EchoSession(room, person, bot, self.seconds)
         self.sessions.add(session)

@@ -21,6 +21,7 @@ import aiohttp
 import httpx
 import pytest
 import socketio
+from aiortc import MediaStreamTrack
 
 from skycall.bot.client import Bot
 from skycall.bot.pattern import SyntheticMedia
@@ -33,6 +34,7 @@ SECRET = 'echo-line-tests-secret-0123456789'
 BUSY = 'The test line is busy, try again in a minute'
 IN_CALL = 'You should see and hear yourself'
 ENDED = 'The test call has ended'
+FAILED = 'The test call failed'
 WAIT = 20.0
 _QUERY = re.compile(r'query: (\{.*?\}),')
 
@@ -90,6 +92,37 @@ class PageView:
                     self.texts.add(str(element['text']))
                 self.props.append(element.get('props') or {})
         self.changed.set()
+
+
+class GatedMedia(SyntheticMedia):
+    """A test pattern and a tone that start only when ``gate`` is set: a person slow to allow their camera."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    def track_for(self, kind: str, received: MediaStreamTrack | None) -> MediaStreamTrack | None:
+        track = super().track_for(kind, received)
+        return _Gated(track, self.gate) if track is not None else None
+
+
+class _Gated(MediaStreamTrack):
+    def __init__(self, track: MediaStreamTrack, gate: asyncio.Event) -> None:
+        super().__init__()
+        self.kind = track.kind
+        self.track = track
+        self.gate = gate
+
+    async def recv(self) -> Any:
+        await self.gate.wait()
+        return await self.track.recv()
+
+
+def person(url: str, view: PageView, media: SyntheticMedia) -> Bot:
+    """The person's "browser" for ``view``: a bot that joins with the page's own ticket."""
+    ticket = view.ticket()
+    room = TicketMint(SECRET, 900).check(ticket).room
+    return Bot(url, room, 'Ada', media, ticket=ticket, local_address=view.address, allow_private_candidates=True)
 
 
 def _text(value: object) -> str:
@@ -151,11 +184,7 @@ async def test_a_seat_whose_person_never_comes_is_free_again_after_a_few_seconds
 async def test_a_person_whose_media_flows_keeps_the_seat(views, line_server):
     ada = await views(new_address())
     assert await ada.shows(IN_CALL, BUSY) == IN_CALL
-    # Ada's "browser": a bot with the page's ticket, sending a test pattern and a tone.
-    ticket = ada.ticket()
-    room = TicketMint(SECRET, 900).check(ticket).room
-    bot = Bot(line_server.url, room, 'Ada', SyntheticMedia(), ticket=ticket, local_address=ada.address,
-              allow_private_candidates=True)
+    bot = person(line_server.url, ada, SyntheticMedia())
     run = asyncio.create_task(bot.run())
     try:
         await bot.wait_for(lambda: bot.received.count('video') >= 5, WAIT)  # her picture comes back
@@ -165,6 +194,33 @@ async def test_a_person_whose_media_flows_keeps_the_seat(views, line_server):
             assert await (await views(new_address())).shows(IN_CALL, BUSY) == BUSY
             await asyncio.sleep(0.5)  # a person trying again a little later
         assert not run.done()
+    finally:
+        bot.stop()
+        await asyncio.wait_for(run, WAIT)
+
+
+@pytest.mark.parametrize('line_server', [1], indirect=True)
+async def test_a_person_who_sends_nothing_stops_counting_and_is_busy_if_media_comes_once_the_line_is_full(
+        views, line_server):
+    ada = await views(new_address())
+    assert await ada.shows(IN_CALL, BUSY) == IN_CALL
+    media = GatedMedia()
+    bot = person(line_server.url, ada, media)
+    run = asyncio.create_task(bot.run())
+    try:
+        await bot.wait_for(lambda: any(link.pc.connectionState == 'connected' for link in bot.links.values()), WAIT)
+        opened = time.monotonic()
+        # Connected, but no media: after the wait for it, Ada no longer holds the seat, and Grace gets it.
+        while await (grace := await views(new_address())).shows(IN_CALL, BUSY) == BUSY:
+            assert time.monotonic() - opened < ARRIVAL_SECONDS + 5, 'the line stayed busy'
+            await asyncio.sleep(0.5)  # a person trying again a little later
+        assert not run.done()
+
+        media.gate.set()  # now Ada's media comes, but the line is full: her call ends as busy, Grace's goes on
+        assert await ada.shows(FAILED) == FAILED
+        await ada.shows(BUSY + '.')  # why, in the dialog
+        assert (await asyncio.wait_for(run, WAIT)).kind == 'hung-up'
+        assert ENDED not in grace.texts and FAILED not in grace.texts
     finally:
         bot.stop()
         await asyncio.wait_for(run, WAIT)

@@ -48,7 +48,8 @@ def main() -> None:
 
 
 def measure(sessions: int, seconds: float) -> list[dict[str, Any]]:
-    server = SkyCallServer(echo_max='8')
+    # Loopback and private addresses only on a bench machine: the echo peer must be allowed to probe them.
+    server = SkyCallServer(echo_max='8', allow_private_candidates='true')
     rows: list[dict[str, Any]] = []
     try:
         with sync_playwright() as pw:
@@ -58,7 +59,7 @@ def measure(sessions: int, seconds: float) -> list[dict[str, Any]]:
             warm_up(browser, server)
             rows.append(window(server, 0, pages, seconds))
             for n in range(1, sessions + 1):
-                context = browser.new_context(base_url=server.url)
+                context = browser.new_context(base_url=server.url, extra_http_headers=person_at(n))
                 contexts.append(context)
                 pages.append(open_echo(context))
                 rows.append(window(server, n, pages, seconds))
@@ -74,10 +75,16 @@ def measure(sessions: int, seconds: float) -> list[dict[str, Any]]:
 
 def warm_up(browser: Browser, server: SkyCallServer) -> None:
     """One short session first: aiortc is loaded with the first test call, once per worker; not counted."""
-    context = browser.new_context(base_url=server.url)
+    context = browser.new_context(base_url=server.url, extra_http_headers=person_at(0))
     open_echo(context)
     context.close()
     wait_until_idle(server)
+
+
+def person_at(n: int) -> dict[str, str]:
+    """Each page as if from its own address (the server trusts X-Forwarded-For from loopback, as from a
+    proxy): the echo line has one session per address, so pages from one address would replace each other."""
+    return {'X-Forwarded-For': f'198.51.100.{n + 1}'}
 
 
 def open_echo(context: BrowserContext) -> Page:

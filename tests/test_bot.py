@@ -1,5 +1,11 @@
 """The Python participant (skycall-bot) against a real SkyCall server: bots call each other and chat,
-and a peer that sends malformed SDP or candidates ends only its own session."""
+a peer that sends malformed SDP or candidates ends only its own session, and nobody can make a bot
+probe private addresses.
+
+This machine's only addresses are loopback and private ones (TEST-NET, a ULA), so every bot here
+that must reach another one is started with allow_private_candidates; the tests of the refusal are
+not.
+"""
 
 from __future__ import annotations
 
@@ -44,6 +50,7 @@ class Call:
 
     async def join(self, room: str, name: str, **options: Any) -> Bot:
         # Each bot from its own loopback address, as people are: the server limits joins per address.
+        options.setdefault('allow_private_candidates', True)  # this machine has no public address
         bot = Bot(self.url, room, name, SyntheticMedia(), local_address=new_address(), **options)
         self.tasks[bot] = asyncio.create_task(bot.run())
         done = asyncio.create_task(bot.joined.wait())
@@ -158,6 +165,55 @@ async def test_a_bot_leaves_after_its_duration_when_nobody_comes(server, call):
     bot = await call.join(await server.create_room(), 'Lonely', duration=0.5)
     outcome = await call.outcome(bot)
     assert (outcome.ok, outcome.kind) == (True, 'duration')
+
+
+@pytest.mark.parametrize('allowed', [False, True], ids=['refused', 'allowed'])
+async def test_a_bot_probes_the_private_addresses_another_lists_only_when_allowed(server, call, allowed):
+    room = await server.create_room()
+    bot = await call.join(room, 'Echo', admit=lambda peer: True, connect_timeout=2.0,
+                          allow_private_candidates=allowed)
+    async with listener() as in_sdp, listener() as trickled, intruder(server, room) as (mallory, bot_id):
+        offer = await valid_offer()
+        # The server's own loopback ports, one listed in the offer's SDP, the other trickled after it.
+        offer['sdp'] = offer['sdp'].replace('a=end-of-candidates\r\n', f'a={host_candidate(in_sdp.port)}\r\n')
+        await mallory.emit('signal', {'to': bot_id, 'description': offer})
+        await mallory.emit('signal', {'to': bot_id, 'candidate': {'candidate': host_candidate(trickled.port),
+                                                                  'sdpMid': '0'}})
+        if allowed:  # the control: these listeners do hear a bot that may probe them
+            await asyncio.wait_for(asyncio.gather(in_sdp.heard.wait(), trickled.heard.wait()), WAIT)
+        outcome = await call.outcome(bot)  # the link gives up after its 2 s connect timeout
+
+    assert (outcome.ok, outcome.kind) == (False, 'call-failed')
+    if not allowed:
+        assert (len(in_sdp.datagrams), len(trickled.datagrams)) == (0, 0)  # not one STUN check
+
+
+def host_candidate(port: int) -> str:
+    return f'candidate:9 1 udp 2130706431 127.0.0.1 {port} typ host'
+
+
+class Listener(asyncio.DatagramProtocol):
+    """A UDP socket on 127.0.0.1 that keeps what it receives (STUN checks, here)."""
+
+    def __init__(self) -> None:
+        self.datagrams: list[bytes] = []
+        self.heard = asyncio.Event()
+        self.port = 0
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        self.datagrams.append(data)
+        self.heard.set()
+
+
+@contextlib.asynccontextmanager
+async def listener() -> AsyncIterator[Listener]:
+    transport, protocol = await asyncio.get_running_loop().create_datagram_endpoint(
+        Listener, local_addr=('127.0.0.1', 0))
+    protocol.port = transport.get_extra_info('sockname')[1]
+    try:
+        yield protocol
+    finally:
+        transport.close()
 
 
 @contextlib.asynccontextmanager

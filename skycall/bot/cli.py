@@ -46,6 +46,9 @@ def parser() -> argparse.ArgumentParser:
                    help='give up on a peer connection not up after this long (default: %(default)s)')
     p.add_argument('--ice-server', action='append', default=[], metavar='URL',
                    help='a STUN or TURN URL (repeatable; default: none, host candidates only)')
+    p.add_argument('--allow-private-candidates', action='store_true',
+                   help='also send connectivity checks to the LAN, loopback and other non-public addresses '
+                        'the others list (default: public addresses only)')
     p.add_argument('--source-address', metavar='IP', help='connect to the server from this local address')
     p.add_argument('--size', default='640x480', help='test pattern size (default: %(default)s)')
     p.add_argument('--fps', type=float, default=15.0, help='test pattern frame rate (default: %(default)s)')
@@ -69,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     bot = Bot(server, room, args.name, media, ice_servers=args.ice_server, say=args.say,
               duration=args.duration, record=args.record, connect_timeout=args.connect_timeout,
               ring_timeout=args.ring_timeout, admit=(lambda _peer: True) if args.admit else None,
-              local_address=args.source_address,
+              local_address=args.source_address, allow_private_candidates=args.allow_private_candidates,
               out=lambda line: print(line, flush=True))
     print(f'Joining room {room} on {server} as {args.name}…', flush=True)
     return _finish(asyncio.run(_run(bot)))

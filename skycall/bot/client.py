@@ -64,15 +64,18 @@ class Bot:
     ``admit`` decides about people knocking while the bot is seated: True lets them in, False turns
     them away, None leaves it to the others in the call. The call ends when the last other
     participant leaves, after ``duration`` seconds, on ``stop()``, or with an error (server
-    unreachable, no such room, not let in, every peer connection failed).
+    unreachable, no such room, not let in, every peer connection failed). The others' LAN, loopback and
+    other non-public addresses are tried only with ``allow_private_candidates`` (see candidates.py).
     """
 
     def __init__(self, server: str, room: str, name: str, media: MediaSource, *,
                  ice_servers: Iterable[str] = (), say: Iterable[str] = (), duration: float | None = None,
                  record: str | None = None, ticket: str | None = None, connect_timeout: float = 20.0,
                  ring_timeout: float = 30.0, alone_timeout: float | None = None, admit: Admit | None = None,
-                 local_address: str | None = None, out: Callable[[str], None] | None = None) -> None:
+                 local_address: str | None = None, allow_private_candidates: bool = False,
+                 out: Callable[[str], None] | None = None) -> None:
         self.media = media
+        self.allow_private_candidates = allow_private_candidates
         self.ring_timeout = ring_timeout
         self.admit = admit
         self.ice_servers = list(ice_servers)
@@ -286,7 +289,8 @@ class Bot:
 
         link = PeerLink(peer, offerer=offerer, ice_servers=self.ice_servers, media=self.media, send=send,
                         on_track=self._on_track,
-                        on_event=lambda lnk, what, detail: self._post(_LinkEvent(link=lnk, what=what, detail=detail)))
+                        on_event=lambda lnk, what, detail: self._post(_LinkEvent(link=lnk, what=what, detail=detail)),
+                        allow_private=self.allow_private_candidates)
         self.links[peer.id] = link
         self._started[peer.id] = time.monotonic()
         return link

@@ -3,6 +3,7 @@
 aiortc gathers every candidate before ``setLocalDescription`` returns and puts them in its SDP, so
 this side never trickles; the browser's trickled candidates are converted and added as they come.
 aiortc cannot roll back, which SkyCall never asks of anyone: only the newcomer of a pair offers.
+The other side's candidates, trickled or in its SDP, are tried only where candidates.py allows.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from aiortc import (
 from aiortc.sdp import candidate_from_sdp
 
 from ..protocol import MAX_CANDIDATE, MAX_SDP
+from .candidates import may_probe, without_refused_candidates
 from .media import MediaSource
 from .signaling import Peer, Signal
 
@@ -49,8 +51,9 @@ class PeerLink:
     def __init__(self, peer: Peer, *, offerer: bool, ice_servers: list[str], media: MediaSource,
                  send: Callable[[dict[str, Any]], Awaitable[None]],
                  on_track: Callable[[PeerLink, MediaStreamTrack], None],
-                 on_event: Callable[[PeerLink, str, str], None]) -> None:
+                 on_event: Callable[[PeerLink, str, str], None], allow_private: bool = False) -> None:
         self.peer = peer
+        self.allow_private = allow_private  # also try the other side's LAN and loopback addresses
         self.offerer = offerer
         self.media = media
         self._send = send
@@ -104,7 +107,8 @@ class PeerLink:
                 await self._offer()
             return
         if signal.description is not None:
-            description = check_description(signal.description, expected='answer' if self.offerer else 'offer')
+            description = check_description(signal.description, expected='answer' if self.offerer else 'offer',
+                                            allow_private=self.allow_private)
             await _bounded(self.pc.setRemoteDescription(description))
             if description.type == 'offer':
                 # Tracks added now reuse the offer's transceivers, so the first answer already sends.
@@ -118,7 +122,7 @@ class PeerLink:
                 if self._attach() or self.wants_offer:
                     await self._offer()
             return
-        candidate = check_candidate(signal.candidate)
+        candidate = check_candidate(signal.candidate, allow_private=self.allow_private)
         if candidate is not None:
             await _bounded(self.pc.addIceCandidate(candidate))
 
@@ -150,8 +154,11 @@ class PeerLink:
         return added
 
 
-def check_description(data: Any, expected: str) -> RTCSessionDescription:
-    """The session description in a signal, if it is one SkyCall could have sent; else MalformedSignal."""
+def check_description(data: Any, expected: str, allow_private: bool = False) -> RTCSessionDescription:
+    """The session description in a signal, if it is one SkyCall could have sent; else MalformedSignal.
+
+    Its candidates that may not be tried (see candidates.py) are left out.
+    """
     if not isinstance(data, dict) or data.get('type') != expected:
         raise MalformedSignal(f'expected an {expected}')
     sdp = data.get('sdp')
@@ -160,11 +167,14 @@ def check_description(data: Any, expected: str) -> RTCSessionDescription:
     kinds = _MEDIA_LINE.findall(sdp)
     if not kinds or len(kinds) > MAX_MEDIA_SECTIONS or any(kind not in KINDS for kind in kinds):
         raise MalformedSignal('the SDP must describe audio and video only')
-    return RTCSessionDescription(sdp=sdp, type=expected)
+    return RTCSessionDescription(sdp=without_refused_candidates(sdp, allow_private), type=expected)
 
 
-def check_candidate(data: Any) -> RTCIceCandidate | None:
-    """An aiortc candidate from a browser's trickled one, None for one to skip; MalformedSignal if unusable."""
+def check_candidate(data: Any, allow_private: bool = False) -> RTCIceCandidate | None:
+    """An aiortc candidate from a browser's trickled one, None for one to skip; MalformedSignal if unusable.
+
+    Skipped: what aiortc cannot use, mDNS names, and addresses candidates.py does not allow.
+    """
     if data is None:
         return None  # end of candidates: aiortc needs nothing
     if not isinstance(data, dict) or not isinstance(data.get('candidate'), str):
@@ -184,6 +194,8 @@ def check_candidate(data: Any) -> RTCIceCandidate | None:
         raise MalformedSignal('not an ICE candidate (it does not parse, or names no address)') from None
     if candidate.protocol.lower() != 'udp' or candidate.component != 1:
         return None  # aiortc speaks ICE over UDP with RTP and RTCP multiplexed: nothing to do with this one
+    if not may_probe(candidate.ip, allow_private):
+        return None
     candidate.sdpMid = mid if isinstance(mid, str) else None
     candidate.sdpMLineIndex = index if isinstance(index, int) else None
     return candidate

@@ -12,17 +12,11 @@ import resource
 import time
 from typing import Any
 
-from .harness import (
-    Api,
-    BaselineServer,
-    BenchServer,
-    Peer,
-    ProcessFigures,
-    chunks,
-    enter_room,
-    loopback_addresses,
-    settle,
-)
+from skycall.testing.api import Api
+from skycall.testing.net import loopback_addresses
+from skycall.testing.people import Participant
+
+from .harness import BaselineServer, BenchServer, ProcessFigures, chunks, enter_room, peer, settle
 
 CONNECTIONS = 1000
 PER_ADDRESS = 10
@@ -50,7 +44,7 @@ async def _fill(server: ProcessFigures, connections: int, api: Api | None) -> di
     rss_before = await settle(server, 1.0)
     addresses = loopback_addresses(connections // PER_ADDRESS, first=20)
     homes = [addresses[n // (PER_ADDRESS // 2)] for n in range(connections // 2)]
-    pairs = [(Peer(server.url, home), Peer(server.url, home)) for home in homes]
+    pairs = [(peer(server.url, home), peer(server.url, home)) for home in homes]
     tickets = await _tickets(api, pairs) if api else [
         ({'ticket': f'room{n}.host{n}', 'peer': f'host{n}'}, {'ticket': f'room{n}.guest{n}', 'peer': f'guest{n}'})
         for n in range(len(pairs))]
@@ -72,7 +66,7 @@ async def _fill(server: ProcessFigures, connections: int, api: Api | None) -> di
     idle_cpu = (server.cpu_seconds() - idle_cpu_before) / IDLE_SECONDS
     alive = sum(peer.sio.connected for peer in peers)
     for group in chunks(peers, 200):
-        await asyncio.gather(*(peer.disconnect() for peer in group))
+        await asyncio.gather(*(peer.close() for peer in group))
     rss_after_disconnect = await settle(server, 1.0)
     if api is not None:
         await api.close()
@@ -99,17 +93,18 @@ async def _warm_up(api: Api, server: BenchServer) -> None:
     """One room's worth of connect, join, leave and disconnect, so first-use imports are not counted."""
     address = '127.0.0.250'
     room = await api.create_room(address)
-    host, guest = Peer(server.url, address), Peer(server.url, address)
+    host, guest = peer(server.url, address), peer(server.url, address)
     await host.connect()
     await guest.connect()
     await enter_room(host, guest, await api.ticket(room, 'Host', address), await api.ticket(room, 'Guest', address))
-    await guest.leave()
-    await host.disconnect()
-    await guest.disconnect()
+    await guest.hangs_up()
+    await host.close()
+    await guest.close()
 
 
-async def _tickets(api: Api, pairs: list[tuple[Peer, Peer]]) -> list[tuple[dict[str, str], dict[str, str]]]:
-    async def for_pair(host: Peer) -> tuple[dict[str, str], dict[str, str]]:
+async def _tickets(api: Api, pairs: list[tuple[Participant, Participant]]
+                   ) -> list[tuple[dict[str, str], dict[str, str]]]:
+    async def for_pair(host: Participant) -> tuple[dict[str, str], dict[str, str]]:
         room = await api.create_room(host.address)
         return await api.ticket(room, 'Host', host.address), await api.ticket(room, 'Guest', host.address)
 

@@ -20,10 +20,9 @@ from typing import Any
 
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from e2e.conftest import CHROMIUM_FLAGS
-from tests.server import SkyCallServer
+from skycall.testing.browser import launch
+from skycall.testing.processes import SkyCallProcess
 
-CHROMIUM = '/usr/bin/chromium'
 CLOCK_TICKS = os.sysconf('SC_CLK_TCK')
 MiB = 1024 * 1024
 
@@ -48,11 +47,11 @@ def main() -> None:
 
 
 def measure(sessions: int, seconds: float) -> list[dict[str, Any]]:
-    server = SkyCallServer(echo_max='8')
+    server = SkyCallProcess(echo_max='8').start()
     rows: list[dict[str, Any]] = []
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, chromium_sandbox=False)
+            browser = launch(pw)
             contexts: list[BrowserContext] = []
             pages: list[Page] = []
             warm_up(browser, server)
@@ -72,7 +71,7 @@ def measure(sessions: int, seconds: float) -> list[dict[str, Any]]:
     return rows
 
 
-def warm_up(browser: Browser, server: SkyCallServer) -> None:
+def warm_up(browser: Browser, server: SkyCallProcess) -> None:
     """One short session first: aiortc is loaded with the first test call, once per worker; not counted."""
     context = browser.new_context(base_url=server.url)
     open_echo(context)
@@ -88,7 +87,7 @@ def open_echo(context: BrowserContext) -> Page:
     return page
 
 
-def window(server: SkyCallServer, sessions: int, pages: list[Page], seconds: float) -> dict[str, Any]:
+def window(server: SkyCallProcess, sessions: int, pages: list[Page], seconds: float) -> dict[str, Any]:
     """The server's CPU share and memory over ``seconds`` with ``sessions`` test calls running, and the
     echoed frames the browsers decoded meanwhile (so the CPU can be put per frame)."""
     decoded_before = [page.evaluate(RECEIVED_VIDEO)['decoded'] for page in pages]
@@ -102,7 +101,7 @@ def window(server: SkyCallServer, sessions: int, pages: list[Page], seconds: flo
             'rss': rss_bytes(server), 'received': received, 'fps': fps}
 
 
-def wait_until_idle(server: SkyCallServer, timeout: float = 30) -> None:
+def wait_until_idle(server: SkyCallProcess, timeout: float = 30) -> None:
     """Until the server uses under 5 % of a core over a second (every session has ended)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -113,13 +112,13 @@ def wait_until_idle(server: SkyCallServer, timeout: float = 30) -> None:
     raise RuntimeError('the server stayed busy after every page was closed')
 
 
-def cpu_seconds(server: SkyCallServer) -> float:
+def cpu_seconds(server: SkyCallProcess) -> float:
     with open(f'/proc/{server.process.pid}/stat') as stat:
         fields = stat.read().rsplit(')', 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def rss_bytes(server: SkyCallServer) -> int:
+def rss_bytes(server: SkyCallProcess) -> int:
     with open(f'/proc/{server.process.pid}/status') as status:
         for line in status:
             if line.startswith('VmRSS:'):

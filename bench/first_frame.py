@@ -21,15 +21,15 @@ from typing import Any
 
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from e2e.call_steps import dial
-from e2e.conftest import CHROMIUM_FLAGS
+from skycall.testing.api import Api
+from skycall.testing.browser import launch
+from skycall.testing.call_steps import dial
 
 from . import machine
-from .harness import Api, BenchServer, summary
+from .harness import BenchServer, summary
 
 INSTRUMENT = (Path(__file__).parent / 'instrument.js').read_text()
 AUTO_ANSWER = 'window.__benchAutoAnswer = true;'
-CHROMIUM = '/usr/bin/chromium'
 TIMEOUT_MS = 20_000
 # Before each run, wait (a little) for other processes on the machine to go quiet: a browser test
 # running beside a call skews it by hundreds of milliseconds.
@@ -115,7 +115,7 @@ def run(runs: int = 24, warmup: int = 2, time_bound: float = 180.0) -> dict[str,
     with BenchServer() as server:
         rooms = asyncio.run(_rooms(server, 4))  # before Playwright's own event loop starts
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, chromium_sandbox=False)
+            browser = launch(pw)
             version = browser.version
             host: Host | None = None
             attempt = 0

@@ -14,7 +14,11 @@ import asyncio
 import time
 from typing import Any
 
-from .harness import Api, BenchServer, Deadline, Peer, loopback_addresses, seat_guest, settle
+from skycall.testing.api import Api
+from skycall.testing.net import loopback_addresses
+from skycall.testing.people import Participant
+
+from .harness import BenchServer, Deadline, peer, seat_guest, settle
 
 ROOMS = 20
 CYCLES = 1000
@@ -44,20 +48,20 @@ async def measure(cycles: int = CYCLES, time_bound: float = 150.0) -> dict[str, 
                              'rss_before_bytes': rss_before, 'rss_after_bytes': rss_after,
                              'growth_bytes': rss_after - rss_before}
             rss_before = rss_after
-        await asyncio.gather(*(host.disconnect() for host, _ in hosts))
+        await asyncio.gather(*(host.close() for host, _ in hosts))
         await api.close()
     return {'rooms': ROOMS, 'cycles': cycles, 'warmup_cycles': WARMUP_CYCLES, 'rss_start_bytes': rss_start,
             'rss_after_warmup_bytes': rss_warm, 'batches': batches,
             'growth_since_start_bytes': rss_before - rss_start}
 
 
-async def _hosts(api: Api, server: BenchServer) -> list[tuple[Peer, str]]:
+async def _hosts(api: Api, server: BenchServer) -> list[tuple[Participant, str]]:
     """ROOMS rooms, each with its host seated; returns (host, room)."""
     address = '127.0.0.2'
     hosts = []
     for _ in range(ROOMS):
         room = await api.create_room(address)
-        host = Peer(server.url, address)
+        host = peer(server.url, address)
         await host.connect()
         if not await host.join_or_knock(await api.ticket(room, 'Host', address)):
             raise RuntimeError('a host in an empty room was not seated')
@@ -65,27 +69,27 @@ async def _hosts(api: Api, server: BenchServer) -> list[tuple[Peer, str]]:
     return hosts
 
 
-async def _batch(api: Api, server: BenchServer, hosts: list[tuple[Peer, str]], cycles: int,
+async def _batch(api: Api, server: BenchServer, hosts: list[tuple[Participant, str]], cycles: int,
                  addresses: Any, hang_up: bool, deadline: Deadline) -> int:
     """``cycles`` guest visits, one room at a time per host, all hosts at once; returns how many ran."""
     per_room = cycles // len(hosts)
     batch_addresses = [next(addresses) for _ in range(-(-cycles // CYCLES_PER_ADDRESS))]
     done = 0
 
-    async def visits(index: int, host: Peer, room: str) -> None:
+    async def visits(index: int, host: Participant, room: str) -> None:
         nonlocal done
         for visit in range(per_room):
             if deadline.passed():
                 return
             n = index * per_room + visit
             address = batch_addresses[n // CYCLES_PER_ADDRESS]
-            guest = Peer(server.url, address)
+            guest = peer(server.url, address)
             ticket = await api.ticket(room, 'Guest', address)
             await guest.connect()
             await seat_guest(host, guest, ticket)
             if hang_up:
-                await guest.leave()
-            await guest.disconnect()
+                await guest.hangs_up()
+            await guest.close()
             await host.saw_leave(ticket['peer'])  # the seat is free again before the next guest comes
             done += 1
 

@@ -19,10 +19,11 @@ from urllib.parse import urlsplit
 import httpx
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from e2e.conftest import CHROMIUM_FLAGS
+from skycall.testing.api import Api
+from skycall.testing.browser import launch
 
-from .first_frame import CHROMIUM, INSTRUMENT
-from .harness import Api, BenchServer
+from .first_frame import INSTRUMENT
+from .harness import BenchServer
 
 RUNS = 3
 QUIET_SECONDS = 1.0  # the network counts as settled after this long without a new request
@@ -33,7 +34,7 @@ def run(runs: int = RUNS) -> dict[str, Any]:
     with BenchServer() as server:
         room = asyncio.run(_room(server))
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, chromium_sandbox=False)
+            browser = launch(pw)
             pages = {
                 'home': [_home(browser, server.url) for _ in range(runs)],
                 'call': [_call(browser, server.url, room) for _ in range(runs)],

@@ -18,17 +18,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .harness import (
-    Api,
-    BaselineServer,
-    BenchServer,
-    Deadline,
-    Peer,
-    ProcessFigures,
-    enter_room,
-    loopback_addresses,
-    summary,
-)
+from skycall.testing.api import Api
+from skycall.testing.net import loopback_addresses
+
+from .harness import BaselineServer, BenchServer, Deadline, ProcessFigures, enter_room, peer, summary
 
 REDIS_URL = 'redis://127.0.0.1:6379/0'  # the one `make bench` starts (as `make test` does)
 SENDER_RATE = 25  # messages a second per sender connection: half the server's sustained limit
@@ -53,8 +46,8 @@ class Step:
 
 class Pair:
     def __init__(self, url: str, address: str, guest_url: str | None = None) -> None:
-        self.host = Peer(url, address)
-        self.guest = Peer(guest_url or url, address)
+        self.host = peer(url, address)
+        self.guest = peer(guest_url or url, address)
 
 
 class Workers:
@@ -187,7 +180,7 @@ async def _seat_pairs(server: ProcessFigures | Workers, count: int, api: Api | N
 
 
 async def _hang_up(pairs: list[Pair]) -> None:
-    await asyncio.gather(*(peer.disconnect() for pair in pairs for peer in (pair.host, pair.guest)))
+    await asyncio.gather(*(peer.close() for pair in pairs for peer in (pair.host, pair.guest)))
 
 
 def _arrived(current: list[Step], message: dict[str, Any]) -> None:

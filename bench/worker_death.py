@@ -17,15 +17,13 @@ from typing import Any
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from deploy.cluster import Cluster
-from e2e.call_steps import answer, dial, expect_connected_to, invite_link, start_call
-from e2e.conftest import CHROMIUM_FLAGS
-from tests.redis_process import ready_cluster
+from skycall.testing.browser import launch
+from skycall.testing.call_steps import answer, dial, expect_connected_to, invite_link, start_call
+from skycall.testing.cluster import Cluster, ready_cluster
 
 from .harness import summary
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = '/usr/bin/chromium'
 RUNS = 5
 TARGET_SECONDS = 5.0
 WAIT_MS = 20_000
@@ -35,7 +33,7 @@ CONNECTED = "() => document.querySelector('[role=status]')?.textContent === 'Con
 def run(runs: int = RUNS) -> dict[str, Any]:
     log_dir = ROOT / '.pytest_cache' / 'bench-cluster'
     with ready_cluster(2, 'skycall-bench-cluster-secret-0123456789', log_dir) as cluster, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, chromium_sandbox=False)
+        browser = launch(pw)
         samples = [_one_death(browser, cluster) for _ in range(runs)]
         browser.close()
     restored = [s['restored_s'] for s in samples]

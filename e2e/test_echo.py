@@ -15,10 +15,9 @@ import av
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.server import ROOT, SkyCallServer
-
-from .call_steps import answer, expect_chat, expect_connected_to, say, start_call
-from .conftest import Person
+from skycall.testing.browser import Person
+from skycall.testing.call_steps import answer, expect_chat, expect_connected_to, say, start_call
+from skycall.testing.processes import ROOT, SkyCallProcess
 
 BUSY = 'The test line is busy, try again in a minute'
 ROUND_TRIP = re.compile(r'Round trip: \d+ ms')
@@ -69,8 +68,8 @@ def test_a_browser_and_a_bot_see_each_other_and_chat(person, server, tmp_path):
 
 
 @pytest.fixture(scope='module')
-def one_line_server() -> Iterator[SkyCallServer]:
-    server = SkyCallServer(echo_max='1')
+def one_line_server() -> Iterator[SkyCallProcess]:
+    server = SkyCallProcess(echo_max='1').start()
     yield server
     server.stop()
 

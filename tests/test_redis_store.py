@@ -12,9 +12,7 @@ import contextlib
 import json
 import os
 import secrets
-import shutil
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -29,55 +27,10 @@ from skycall.errors import SkyCallError
 from skycall.protocol import new_room_id
 from skycall.redis_store import RedisRoomStore
 from skycall.rooms import CHAT_HISTORY, Joined, Member
-from tests.server import free_port
+from skycall.testing.redis_process import RedisProcess
 from tests.test_rooms import ADA, BOB, CLEO, REDIS_URL, by_id, delete_keys, redis_store, seat
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class PrivateRedis:
-    """A redis-server of this test's own, on a free port, that the test may stop, pause and start again."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f'redis://127.0.0.1:{self.port}/0'
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        binary = shutil.which('redis-server')
-        if binary is None:
-            pytest.fail('redis-server is not installed: run `make redis`', pytrace=False)
-        self.process = await asyncio.create_subprocess_exec(
-            binary, '--port', str(self.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = Redis.from_url(self.url, socket_timeout=1, socket_connect_timeout=1)
-        try:
-            await until(lambda: _answers(client), within=10)
-        finally:
-            await client.aclose()
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.kill()  # also ends a paused server
-            await self.process.wait()
-
-    def pause(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGCONT)
-
-
-@pytest.fixture
-async def private_redis() -> AsyncIterator[PrivateRedis]:
-    server = PrivateRedis()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 @contextlib.asynccontextmanager
@@ -98,12 +51,6 @@ async def until(condition: Callable[[], Awaitable[bool]], within: float = 5) -> 
     while not await condition():
         assert time.monotonic() < deadline, 'the condition did not hold in time'
         await asyncio.sleep(0.02)
-
-
-async def _answers(client: Redis) -> bool:
-    with contextlib.suppress(RedisError):
-        return bool(await client.ping())
-    return False
 
 
 async def test_two_workers_racing_for_the_last_seat_never_overfill_the_room() -> None:
@@ -155,7 +102,7 @@ async def test_two_workers_racing_into_an_empty_room_seat_one_and_let_one_knock(
             assert len(await one.members(room)) == 1 and len(await two.knocks(room)) == 1
 
 
-async def test_every_key_carries_the_prefix_and_expires(private_redis: PrivateRedis) -> None:
+async def test_every_key_carries_the_prefix_and_expires(private_redis: RedisProcess) -> None:
     prefix = 'skycall-keys:'
     async with redis_store(url=private_redis.url, prefix=prefix) as store:
         room = new_room_id()
@@ -353,12 +300,12 @@ async def _gone(store: RedisRoomStore, room: str) -> bool:
 
 
 async def test_calls_fail_fast_while_redis_is_down_and_work_as_soon_as_it_is_back(
-        private_redis: PrivateRedis) -> None:
+        private_redis: RedisProcess) -> None:
     async with redis_store(url=private_redis.url) as store:
         room = new_room_id()
         await store.create_room(room)
         assert await store.ping()
-        await private_redis.stop()
+        private_redis.stop()
         started = time.monotonic()
         with pytest.raises(RedisError):
             await store.members(room)
@@ -366,13 +313,13 @@ async def test_calls_fail_fast_while_redis_is_down_and_work_as_soon_as_it_is_bac
         started = time.monotonic()
         assert not await store.ping()
         assert time.monotonic() - started < 2.5
-        await private_redis.start()  # a fresh server: --save "" kept nothing
+        private_redis.start()  # a fresh server: --save "" kept nothing
         assert await store.ping()
         await store.create_room(room)
         assert (await store.join(room, ADA, max_participants=2)).seated
 
 
-async def test_calls_fail_fast_while_redis_hangs(private_redis: PrivateRedis) -> None:
+async def test_calls_fail_fast_while_redis_hangs(private_redis: RedisProcess) -> None:
     async with redis_store(url=private_redis.url) as store:
         room = new_room_id()
         await store.create_room(room)
@@ -392,7 +339,7 @@ async def test_calls_fail_fast_while_redis_hangs(private_redis: PrivateRedis) ->
         assert await store.leave(room, BOB.id, conn=BOB.conn) is None
 
 
-async def test_a_worker_slow_to_come_back_after_an_outage_is_not_taken_for_dead(private_redis: PrivateRedis) -> None:
+async def test_a_worker_slow_to_come_back_after_an_outage_is_not_taken_for_dead(private_redis: RedisProcess) -> None:
     ada, bob = Member('ada', 'Ada', conn='conn-ada'), Member('bob', 'Bob', conn='conn-bob')
     async with workers(1, url=private_redis.url, heartbeat_seconds=3) as (store,):
         room = new_room_id()

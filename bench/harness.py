@@ -51,13 +51,9 @@ class ProcessFigures:
 
 
 class BenchServer(ProcessFigures, SkyCallProcess):
-    """``python main.py`` in a child process, started at once, SKYCALL_* settings as keyword arguments."""
+    """``python main.py`` in a child process (``start()`` it), SKYCALL_* settings as keyword arguments."""
 
     process: subprocess.Popen[bytes]
-
-    def __init__(self, **settings: str) -> None:
-        super().__init__(**settings)
-        self.start()
 
 
 class BaselineServer(ProcessFigures):

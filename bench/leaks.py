@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from skycall.testing.api import Api
 from skycall.testing.net import loopback_addresses
 from skycall.testing.people import Participant
 
 from .harness import BenchServer, Deadline, peer, seat_guest, settle
+from .results import MB, Result, Row
 
 ROOMS = 20
 CYCLES = 1000
@@ -27,10 +29,49 @@ CYCLES_PER_ADDRESS = 14  # two joins each: 28 joins, under the server's 30 a min
 BATCHES = (('leave', True), ('close_tab', False), ('leave_again', True))
 
 
-async def measure(cycles: int = CYCLES, time_bound: float = 150.0) -> dict[str, Any]:
+@dataclass
+class Leaks(Result):
+    """The server's RSS at a fresh start, after the warm-up, and before and after each batch of cycles."""
+
+    title: ClassVar[str] = '5. Leaks'
+    rooms: int
+    cycles: int
+    warmup_cycles: int
+    rss_start_bytes: int
+    rss_after_warmup_bytes: int
+    batches: dict[str, dict[str, Any]]
+    growth_since_start_bytes: int
+
+    def rows(self) -> list[Row]:
+        labels = {'leave': 'hang up', 'close_tab': 'close the tab', 'leave_again': 'hang up, again'}
+        table = []
+        for batch, figures in self.batches.items():
+            growth, cycles = figures['growth_bytes'], figures['cycles']
+            complete = cycles >= self.cycles
+            table.append(Row(self.title, f'RSS growth over {cycles} cycles ({labels.get(batch, batch)})'
+                             + ('' if complete else ': cut short by the time bound, no verdict'),
+                             f'{growth / MB:+.2f} MB', '< 5 MB', growth < 5 * MB if complete else None))
+        table.append(Row(self.title, 'RSS growth since the fresh start (incl. warm-up)',
+                         f'{self.growth_since_start_bytes / MB:+.2f} MB'))
+        return table
+
+    def details(self) -> list[str]:
+        lines = ['', '### 5. Leaks', '',
+                 f'{self.rooms} rooms with a host each; RSS {self.rss_start_bytes / MB:.1f} MB at a fresh start, '
+                 f'{self.rss_after_warmup_bytes / MB:.1f} MB after {self.warmup_cycles} warm-up cycles.', '',
+                 '| batch | cycles | cycles/s | RSS before MB | RSS after MB | growth MB |',
+                 '|---|---|---|---|---|---|']
+        for name, batch in self.batches.items():
+            lines.append(f'| {name} | {batch["cycles"]} | {batch["cycles_per_s"]} | '
+                         f'{batch["rss_before_bytes"] / MB:.1f} | {batch["rss_after_bytes"] / MB:.1f} | '
+                         f'{batch["growth_bytes"] / MB:+.2f} |')
+        return lines
+
+
+async def measure(cycles: int = CYCLES, time_bound: float = 150.0) -> Leaks:
     deadline = Deadline(time_bound)
-    with BenchServer() as server:
-        api = Api(server)
+    with BenchServer().start() as server:
+        api = Api(server.url)
         rss_start = await settle(server, 1.0)
         hosts = await _hosts(api, server)
         address_pool = iter(loopback_addresses(
@@ -50,9 +91,8 @@ async def measure(cycles: int = CYCLES, time_bound: float = 150.0) -> dict[str, 
             rss_before = rss_after
         await asyncio.gather(*(host.close() for host, _ in hosts))
         await api.close()
-    return {'rooms': ROOMS, 'cycles': cycles, 'warmup_cycles': WARMUP_CYCLES, 'rss_start_bytes': rss_start,
-            'rss_after_warmup_bytes': rss_warm, 'batches': batches,
-            'growth_since_start_bytes': rss_before - rss_start}
+    return Leaks(rooms=ROOMS, cycles=cycles, warmup_cycles=WARMUP_CYCLES, rss_start_bytes=rss_start,
+                 rss_after_warmup_bytes=rss_warm, batches=batches, growth_since_start_bytes=rss_before - rss_start)
 
 
 async def _hosts(api: Api, server: BenchServer) -> list[tuple[Participant, str]]:
@@ -97,5 +137,5 @@ async def _batch(api: Api, server: BenchServer, hosts: list[tuple[Participant, s
     return done
 
 
-def run() -> dict[str, Any]:
+def run() -> Leaks:
     return asyncio.run(measure())

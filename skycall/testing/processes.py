@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Self
 
 import httpx
 
@@ -89,7 +90,7 @@ class SkyCallProcess(ApiCalls):
         env.update({'SKYCALL_HOST': self.host, 'SKYCALL_PORT': str(self.port)})
         return env
 
-    def start(self, wait: bool = True) -> SkyCallProcess:
+    def start(self, wait: bool = True) -> Self:
         """Start the process (appending to its log); with ``wait``, return once /healthz answers."""
         with self.log.open('ab') as log:
             self.process = subprocess.Popen([sys.executable, str(ROOT / 'main.py')], cwd=ROOT, env=self.env,  # noqa: S603
@@ -122,7 +123,7 @@ class SkyCallProcess(ApiCalls):
         response.raise_for_status()
         return str(response.json()['room'])
 
-    def __enter__(self) -> SkyCallProcess:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_: object) -> None:

@@ -27,13 +27,19 @@ def main() -> None:
     args = parser.parse_args()
     secret = os.environ.get('SKYCALL_SECRET') or secrets.token_urlsafe(32)
     cluster = Cluster(args.workers, args.port, args.redis_url, secret, ROOT / '.cluster', host=args.host)
+    # SIGTERM as Ctrl-C: either one stops the workers and HAProxy too, instead of ending this process
+    # alone and leaving them running.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         cluster.start()
-        print(f'SkyCall: {args.workers} workers behind HAProxy on {cluster.url} (logs in .cluster/). Ctrl-C stops.')
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        print(f'SkyCall: {args.workers} workers behind HAProxy on {cluster.url} (logs in .cluster/). Ctrl-C stops.',
+              flush=True)
+        while True:
+            signal.pause()
+    except KeyboardInterrupt:
+        pass
     finally:
         cluster.stop()
-
 
 if __name__ == '__main__':
     main()

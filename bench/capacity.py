@@ -10,19 +10,15 @@ from __future__ import annotations
 import asyncio
 import resource
 import time
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
-from .harness import (
-    Api,
-    BaselineServer,
-    BenchServer,
-    Peer,
-    ProcessFigures,
-    chunks,
-    enter_room,
-    loopback_addresses,
-    settle,
-)
+from skycall.testing.api import Api
+from skycall.testing.net import loopback_addresses
+from skycall.testing.people import Participant
+
+from .harness import BaselineServer, BenchServer, ProcessFigures, chunks, enter_room, peer, settle
+from .results import KB, MB, Result, Row, ok
 
 CONNECTIONS = 1000
 PER_ADDRESS = 10
@@ -31,12 +27,64 @@ IDLE_SECONDS = 5.0  # how long the seated connections sit idle (pings only) befo
 TIME_BOUND = 120.0  # seconds for SkyCall's part; half of it for each calibration
 
 
-async def measure(connections: int = CONNECTIONS) -> dict[str, Any]:
+@dataclass
+class Capacity(Result):
+    """How fast the connections came and sat down, and what they cost the server; ``calibration``: the
+    same against the bare relay, per uvicorn websocket implementation (or why it is missing)."""
+
+    title: ClassVar[str] = '3. Capacity'
+    connections: int
+    addresses: int
+    connect_seconds: float
+    connect_rate_per_s: float
+    seat_seconds: float
+    seat_rate_per_s: float
+    connect_and_seat_rate_per_s: float
+    server_cpu_seconds_for_setup: float
+    client_cpu_seconds_for_setup: float
+    alive_after_idle: int
+    idle_server_cpu: float
+    rss_before_bytes: int
+    rss_after_bytes: int
+    rss_after_disconnect_bytes: int
+    bytes_per_connection: int
+    calibration: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def rows(self) -> list[Row]:
+        per = self.bytes_per_connection
+        return [
+            Row(self.title, f'{self.connections} connections: connect rate', f'{self.connect_rate_per_s:.0f}/s'),
+            Row(self.title, 'seat rate (join, knock, answer, join)', f'{self.seat_rate_per_s:.0f}/s'),
+            Row(self.title, f'server memory per connection ({self.alive_after_idle} alive after idling)',
+                f'{per / KB:.1f} KB', '<= 60 KB', per <= 60 * KB),
+        ] + [Row(self.title, f'calibration: bare python-socketio relay (uvicorn ws={ws}), memory per connection',
+                 f'{floor["bytes_per_connection"] / KB:.1f} KB')
+             for ws, floor in self.calibration.items() if ok(floor)]
+
+    def details(self) -> list[str]:
+        lines = ['', '### 3. Capacity', '',
+                 f'{self.connections} connections from {self.addresses} loopback addresses, two to a room: '
+                 f'connected in {self.connect_seconds} s, seated in {self.seat_seconds} s more '
+                 f'(CPU for both: server {self.server_cpu_seconds_for_setup} s, benchmark client '
+                 f'{self.client_cpu_seconds_for_setup} s). Server RSS '
+                 f'{self.rss_before_bytes / MB:.1f} MB before, {self.rss_after_bytes / MB:.1f} MB with all '
+                 f'seated, {self.rss_after_disconnect_bytes / MB:.1f} MB after they left; idle with all connected '
+                 f'(pings only) the server used {self.idle_server_cpu:.0%} of a core.']
+        for ws, floor in self.calibration.items():
+            if ok(floor):
+                lines += ['', f'Calibration, the same connections against a bare python-socketio relay '
+                          f'(uvicorn ws={ws}): {floor["bytes_per_connection"] / KB:.1f} KB each, connected at '
+                          f'{floor["connect_rate_per_s"]:.0f}/s, seated at {floor["seat_rate_per_s"]:.0f}/s '
+                          f'(server CPU {floor["server_cpu_seconds_for_setup"]} s).']
+        return lines
+
+
+async def measure(connections: int = CONNECTIONS) -> Capacity:
     _allow_open_files(connections * 2 + 200)
-    with BenchServer() as server:
-        api = Api(server)
+    with BenchServer().start() as server:
+        api = Api(server.url)
         await _warm_up(api, server)
-        return await _fill(server, connections, api)
+        return Capacity(**await _fill(server, connections, api))
 
 
 async def calibrate(ws: str, connections: int = CONNECTIONS) -> dict[str, Any]:
@@ -50,7 +98,7 @@ async def _fill(server: ProcessFigures, connections: int, api: Api | None) -> di
     rss_before = await settle(server, 1.0)
     addresses = loopback_addresses(connections // PER_ADDRESS, first=20)
     homes = [addresses[n // (PER_ADDRESS // 2)] for n in range(connections // 2)]
-    pairs = [(Peer(server.url, home), Peer(server.url, home)) for home in homes]
+    pairs = [(peer(server.url, home), peer(server.url, home)) for home in homes]
     tickets = await _tickets(api, pairs) if api else [
         ({'ticket': f'room{n}.host{n}', 'peer': f'host{n}'}, {'ticket': f'room{n}.guest{n}', 'peer': f'guest{n}'})
         for n in range(len(pairs))]
@@ -72,7 +120,7 @@ async def _fill(server: ProcessFigures, connections: int, api: Api | None) -> di
     idle_cpu = (server.cpu_seconds() - idle_cpu_before) / IDLE_SECONDS
     alive = sum(peer.sio.connected for peer in peers)
     for group in chunks(peers, 200):
-        await asyncio.gather(*(peer.disconnect() for peer in group))
+        await asyncio.gather(*(peer.close() for peer in group))
     rss_after_disconnect = await settle(server, 1.0)
     if api is not None:
         await api.close()
@@ -99,17 +147,18 @@ async def _warm_up(api: Api, server: BenchServer) -> None:
     """One room's worth of connect, join, leave and disconnect, so first-use imports are not counted."""
     address = '127.0.0.250'
     room = await api.create_room(address)
-    host, guest = Peer(server.url, address), Peer(server.url, address)
+    host, guest = peer(server.url, address), peer(server.url, address)
     await host.connect()
     await guest.connect()
     await enter_room(host, guest, await api.ticket(room, 'Host', address), await api.ticket(room, 'Guest', address))
-    await guest.leave()
-    await host.disconnect()
-    await guest.disconnect()
+    await guest.hangs_up()
+    await host.close()
+    await guest.close()
 
 
-async def _tickets(api: Api, pairs: list[tuple[Peer, Peer]]) -> list[tuple[dict[str, str], dict[str, str]]]:
-    async def for_pair(host: Peer) -> tuple[dict[str, str], dict[str, str]]:
+async def _tickets(api: Api, pairs: list[tuple[Participant, Participant]]
+                   ) -> list[tuple[dict[str, str], dict[str, str]]]:
+    async def for_pair(host: Participant) -> tuple[dict[str, str], dict[str, str]]:
         room = await api.create_room(host.address)
         return await api.ticket(room, 'Host', host.address), await api.ticket(room, 'Guest', host.address)
 
@@ -125,13 +174,12 @@ def _allow_open_files(wanted: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
 
 
-def run() -> dict[str, Any]:
+def run() -> Capacity:
     """SkyCall, then the bare relay with NiceGUI's websocket implementation (wsproto) and uvicorn's default."""
-    results = asyncio.run(asyncio.wait_for(measure(), TIME_BOUND))
-    results['calibration'] = {}
+    result = asyncio.run(asyncio.wait_for(measure(), TIME_BOUND))
     for ws in ('wsproto', 'websockets'):
         try:
-            results['calibration'][ws] = asyncio.run(asyncio.wait_for(calibrate(ws), TIME_BOUND / 2))
+            result.calibration[ws] = asyncio.run(asyncio.wait_for(calibrate(ws), TIME_BOUND / 2))
         except Exception as error:  # noqa: BLE001 (calibration is optional: say why it is missing)
-            results['calibration'][ws] = {'error': f'{type(error).__name__}: {error}'[:200]}
-    return results
+            result.calibration[ws] = {'error': f'{type(error).__name__}: {error}'[:200]}
+    return result

@@ -1,31 +1,30 @@
 """Echo sessions: the server's CPU (share of one core) and memory per test call at 640x480.
 
-    .venv/bin/python -m bench.echo [--sessions 3] [--seconds 20]
-
 A SkyCall server (SKYCALL_ECHO_MAX=8) in a child process; Debian's Chromium opens /echo in 1, 2, …
 N fresh contexts, one after the other, with its fake 640x480 camera and microphone. After each new
 session is connected and its echoed video decodes, the server process is measured over a window:
 CPU seconds used / seconds elapsed (1.0 = one core busy), and its resident memory (VmRSS). The
 browsers' CPU is not counted. The echoed picture's size and frame rate, as the browsers receive it,
-are printed beside, so the figures are known to be for 640x480. At the end every page is closed and
+are reported beside, so the figures are known to be for 640x480. At the end every page is closed and
 the server measured again (are the sessions' resources freed?).
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from e2e.conftest import CHROMIUM_FLAGS
-from tests.server import SkyCallServer
+from skycall.testing.browser import launch
 
-CHROMIUM = '/usr/bin/chromium'
-CLOCK_TICKS = os.sysconf('SC_CLK_TCK')
-MiB = 1024 * 1024
+from .harness import BenchServer
+from .results import Result, Row
+
+MIB = 1024 * 1024
+SESSIONS = 2
+WINDOW_SECONDS = 20.0
 
 # The echoed video as this page receives it (the CallView's one peer connection), from getStats.
 RECEIVED_VIDEO = """async () => {
@@ -38,42 +37,67 @@ RECEIVED_VIDEO = """async () => {
 }"""
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--sessions', type=int, default=2, help='echo sessions at the end (default: %(default)s)')
-    parser.add_argument('--seconds', type=float, default=20.0, help='measuring window (default: %(default)s)')
-    args = parser.parse_args()
-    rows = measure(args.sessions, args.seconds)
-    print_report(rows, args.seconds)
+@dataclass
+class Echo(Result):
+    """One measuring window per line: idle, with 1 … N sessions, and after every page closed."""
+
+    title: ClassVar[str] = '7. Echo test calls'
+    seconds: float
+    windows: list[dict[str, Any]]
+
+    def _per_session(self) -> tuple[int, float, float]:
+        """Sessions at the most, and per session the CPU (cores) and memory (bytes) above the idle worker."""
+        idle, busiest = self.windows[0], max(self.windows, key=lambda w: w['sessions'])
+        n = busiest['sessions'] or 1
+        return n, (busiest['cpu'] - idle['cpu']) / n, (busiest['rss'] - idle['rss']) / n
+
+    def rows(self) -> list[Row]:
+        n, cpu, rss = self._per_session()
+        closed = self.windows[-1]
+        return [
+            Row(self.title, f'server CPU per session at 640x480 ({n} at once)', f'{cpu:.2f} of a core'),
+            Row(self.title, 'server memory per session', f'{rss / MIB:.1f} MiB'),
+            Row(self.title, 'server CPU once every page closed', f'{closed["cpu"]:.3f} of a core'),
+        ]
+
+    def details(self) -> list[str]:
+        lines = ['', '### 7. Echo test calls', '',
+                 f'The server process over {self.seconds:g} s windows (idle worker with aiortc loaded, then one '
+                 'more session each time, then every page closed). CPU ms/frame: server CPU above idle per '
+                 'echoed video frame (each frame is decoded and encoded again; the sound rides along).', '',
+                 '| window | CPU (1.0 = a core) | RSS MiB | CPU ms/frame | echoed video (w x h @ fps) |',
+                 '|---|---|---|---|---|']
+        idle = self.windows[0]
+        for w in self.windows:
+            video = ', '.join(f'{r["width"]}x{r["height"]} @ {r["fps"] or 0:.0f}' for r in w['received'] if r)
+            per_frame = f'{(w["cpu"] - idle["cpu"]) * 1000 / w["fps"]:.1f}' if w['fps'] else ''
+            lines.append(f'| {w["label"]} | {w["cpu"]:.3f} | {w["rss"] / MIB:.1f} | {per_frame} | {video} |')
+        return lines
 
 
-def measure(sessions: int, seconds: float) -> list[dict[str, Any]]:
+def run(sessions: int = SESSIONS, seconds: float = WINDOW_SECONDS) -> Echo:
+    windows: list[dict[str, Any]] = []
     # Loopback and private addresses only on a bench machine: the echo peer must be allowed to probe them.
-    server = SkyCallServer(echo_max='8', allow_private_candidates='true')
-    rows: list[dict[str, Any]] = []
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, chromium_sandbox=False)
-            contexts: list[BrowserContext] = []
-            pages: list[Page] = []
-            warm_up(browser, server)
-            rows.append(window(server, 0, pages, seconds))
-            for n in range(1, sessions + 1):
-                context = browser.new_context(base_url=server.url, extra_http_headers=person_at(n))
-                contexts.append(context)
-                pages.append(open_echo(context))
-                rows.append(window(server, n, pages, seconds))
-            for context in contexts:
-                context.close()
-            wait_until_idle(server)
-            rows.append({**window(server, 0, [], seconds), 'label': 'all pages closed'})
-            browser.close()
-    finally:
-        server.stop()
-    return rows
+    with BenchServer(echo_max='8', allow_private_candidates='true').start() as server, sync_playwright() as pw:
+        browser = launch(pw)
+        contexts: list[BrowserContext] = []
+        pages: list[Page] = []
+        warm_up(browser, server)
+        windows.append(window(server, 0, pages, seconds))
+        for n in range(1, sessions + 1):
+            context = browser.new_context(base_url=server.url, extra_http_headers=person_at(n))
+            contexts.append(context)
+            pages.append(open_echo(context))
+            windows.append(window(server, n, pages, seconds))
+        for context in contexts:
+            context.close()
+        wait_until_idle(server)
+        windows.append({**window(server, 0, [], seconds), 'label': 'all pages closed'})
+        browser.close()
+    return Echo(seconds=seconds, windows=windows)
 
 
-def warm_up(browser: Browser, server: SkyCallServer) -> None:
+def warm_up(browser: Browser, server: BenchServer) -> None:
     """One short session first: aiortc is loaded with the first test call, once per worker; not counted."""
     context = browser.new_context(base_url=server.url, extra_http_headers=person_at(0))
     open_echo(context)
@@ -95,61 +119,26 @@ def open_echo(context: BrowserContext) -> Page:
     return page
 
 
-def window(server: SkyCallServer, sessions: int, pages: list[Page], seconds: float) -> dict[str, Any]:
+def window(server: BenchServer, sessions: int, pages: list[Page], seconds: float) -> dict[str, Any]:
     """The server's CPU share and memory over ``seconds`` with ``sessions`` test calls running, and the
     echoed frames the browsers decoded meanwhile (so the CPU can be put per frame)."""
     decoded_before = [page.evaluate(RECEIVED_VIDEO)['decoded'] for page in pages]
-    cpu_before, start = cpu_seconds(server), time.monotonic()
+    cpu_before, start = server.cpu_seconds(), time.monotonic()
     time.sleep(seconds)  # a measuring window, not a synchronisation: the calls run meanwhile
     elapsed = time.monotonic() - start
-    cpu = (cpu_seconds(server) - cpu_before) / elapsed
+    cpu = (server.cpu_seconds() - cpu_before) / elapsed
     received = [page.evaluate(RECEIVED_VIDEO) for page in pages]
     fps = sum(r['decoded'] - before for r, before in zip(received, decoded_before, strict=True)) / elapsed
     return {'label': f'{sessions} session{"s" if sessions != 1 else ""}', 'sessions': sessions, 'cpu': cpu,
-            'rss': rss_bytes(server), 'received': received, 'fps': fps}
+            'rss': server.rss_bytes(), 'received': received, 'fps': fps}
 
 
-def wait_until_idle(server: SkyCallServer, timeout: float = 30) -> None:
+def wait_until_idle(server: BenchServer, timeout: float = 30) -> None:
     """Until the server uses under 5 % of a core over a second (every session has ended)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        before = cpu_seconds(server)
+        before = server.cpu_seconds()
         time.sleep(1.0)
-        if cpu_seconds(server) - before < 0.05:
+        if server.cpu_seconds() - before < 0.05:
             return
     raise RuntimeError('the server stayed busy after every page was closed')
-
-
-def cpu_seconds(server: SkyCallServer) -> float:
-    with open(f'/proc/{server.process.pid}/stat') as stat:
-        fields = stat.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def rss_bytes(server: SkyCallServer) -> int:
-    with open(f'/proc/{server.process.pid}/status') as status:
-        for line in status:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError('no VmRSS')
-
-
-def print_report(rows: list[dict[str, Any]], seconds: float) -> None:
-    print(f'Echo sessions: SkyCall server process, {seconds:g} s windows, {os.cpu_count()} cores')
-    print(f'{"":18} {"CPU (1.0 = a core)":>19} {"RSS MiB":>8} {"CPU ms/frame":>13}  echoed video (w x h @ fps)')
-    idle = rows[0]
-    for row in rows:
-        video = ', '.join(f'{r["width"]}x{r["height"]} @ {r["fps"] or 0:.0f}' for r in row['received'] if r)
-        per_frame = f'{(row["cpu"] - idle["cpu"]) * 1000 / row["fps"]:13.1f}' if row['fps'] else f'{"":13}'
-        print(f'{row["label"]:18} {row["cpu"]:19.3f} {row["rss"] / MiB:8.1f} {per_frame}  {video}')
-    for row in rows[1:]:
-        if row['sessions']:
-            print(f'{row["label"]}: per session {(row["cpu"] - idle["cpu"]) / row["sessions"]:.3f} of a core, '
-                  f'{(row["rss"] - idle["rss"]) / row["sessions"] / MiB:.1f} MiB (idle worker, aiortc loaded, '
-                  f'subtracted)')
-    print('CPU ms/frame: server CPU above idle per echoed video frame (each frame is decoded and encoded '
-          'again; the sound rides along). Fewer frames per second than sent means the machine was saturated.')
-
-
-if __name__ == '__main__':
-    main()

@@ -16,20 +16,22 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from e2e.call_steps import dial
-from e2e.conftest import CHROMIUM_FLAGS
+from skycall.testing.api import Api
+from skycall.testing.browser import launch
+from skycall.testing.call_steps import dial
 
 from . import machine
-from .harness import Api, BenchServer, summary
+from .harness import BenchServer, summary
+from .results import Result, Row, ms
 
 INSTRUMENT = (Path(__file__).parent / 'instrument.js').read_text()
 AUTO_ANSWER = 'window.__benchAutoAnswer = true;'
-CHROMIUM = '/usr/bin/chromium'
 TIMEOUT_MS = 20_000
 # Before each run, wait (a little) for other processes on the machine to go quiet: a browser test
 # running beside a call skews it by hundreds of milliseconds.
@@ -107,15 +109,71 @@ EXCHANGE_STEPS = [
 ]
 
 
-def run(runs: int = 24, warmup: int = 2, time_bound: float = 180.0) -> dict[str, Any]:
+@dataclass
+class FirstFrame(Result):
+    """Summaries (ms) of the total, of every milestone, phase and step; every sample; the failed runs."""
+
+    title: ClassVar[str] = '1. Join to first frame'
+    chromium: str
+    runs: int
+    warmup_runs: int
+    seconds: float
+    first_frame_ms: dict[str, float]
+    join_click_to_first_frame_ms: dict[str, float]
+    camera_was_last: float
+    other_cores_before_runs: dict[str, float]
+    knocked: int
+    answered_by_fallback: int
+    milestones_ms: dict[str, dict[str, Any]]
+    phases_ms: dict[str, dict[str, float]]
+    steps_ms: dict[str, dict[str, float]]
+    samples: list[dict[str, float]]
+    failed_runs: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[Row]:
+        total, click = self.first_frame_ms, self.join_click_to_first_frame_ms
+        return [
+            Row(self.title, f'p50, invite link opened to first frame ({self.runs} runs)', f'{total["p50"]:.0f} ms',
+                '<= 600 ms', total['p50'] <= 600),
+            Row(self.title, 'p95', f'{total["p95"]:.0f} ms', '<= 1200 ms', total['p95'] <= 1200),
+            Row(self.title, 'p50 / p95 from the click on Join', f'{click["p50"]:.0f} / {click["p95"]:.0f} ms'),
+        ]
+
+    def details(self) -> list[str]:
+        quiet = self.other_cores_before_runs
+        lines = ['', '### 1. Join to first frame: where the time goes', '',
+                 f'{self.runs} runs after {self.warmup_runs} warm-up runs; A waits in one call, and every '
+                 'run is a fresh B (a new browser context). '
+                 f'B knocked in {self.knocked} runs (A\'s page clicked Answer the moment it showed; '
+                 f'{self.answered_by_fallback} answered over the socket because no button showed). '
+                 f'The camera finished after signaling in {self.camera_was_last:.0f} runs. Each run waited up to '
+                 f'3 s for other processes to go quiet; just before the runs they used '
+                 f'{quiet["p50"]:.2f} cores (median), {quiet["max"]:.2f} at most.', '',
+                 'Critical path, consecutive intervals (they add up to the total):', '',
+                 '| phase | p50 ms | p95 ms |', '|---|---|---|']
+        lines += [f'| {label} | {ms(s)} |' for label, s in self.phases_ms.items()]
+        lines += [f'| **total** | {ms(self.first_frame_ms)} |',
+                  '', 'Milestones, ms after B opened the invite link ("A:" on the host\'s page, same clock):', '',
+                  '| milestone | p50 | p95 |', '|---|---|---|']
+        lines += [f'| {s["label"]} | {ms(s)} |' for s in self.milestones_ms.values() if s['n']]
+        click = self.join_click_to_first_frame_ms
+        lines += ['', f'From the click on Join to the first frame: {click["p50"]:.0f} ms (p50), '
+                  f'{click["p95"]:.0f} ms (p95).', '',
+                  'Steps of the page load, of the signaling path and of the offer/answer exchange:', '',
+                  '| step | p50 ms | p95 ms |', '|---|---|---|']
+        lines += [f'| {label} | {ms(s)} |' for label, s in self.steps_ms.items() if s['n']]
+        return lines
+
+
+def run(runs: int = 24, warmup: int = 2, time_bound: float = 180.0) -> FirstFrame:
     """``warmup`` discarded runs, then ``runs`` measured ones (fewer if ``time_bound`` seconds pass)."""
     started = time.monotonic()
     samples: list[dict[str, float]] = []
     failures: list[str] = []
-    with BenchServer() as server:
+    with BenchServer().start() as server:
         rooms = asyncio.run(_rooms(server, 4))  # before Playwright's own event loop starts
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, chromium_sandbox=False)
+            browser = launch(pw)
             version = browser.version
             host: Host | None = None
             attempt = 0
@@ -140,11 +198,11 @@ def run(runs: int = 24, warmup: int = 2, time_bound: float = 180.0) -> dict[str,
             if host is not None:
                 host.close()
             browser.close()
-    return {**_report(samples, version, warmup, time.monotonic() - started), 'failed_runs': failures}
+    return FirstFrame(**_report(samples, version, warmup, time.monotonic() - started), failed_runs=failures)
 
 
 async def _rooms(server: BenchServer, count: int) -> list[str]:
-    api = Api(server)
+    api = Api(server.url)
     try:
         return [await api.create_room('127.0.0.200') for _ in range(count)]
     finally:

@@ -13,27 +13,74 @@ import asyncio
 import re
 import statistics
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from e2e.conftest import CHROMIUM_FLAGS
+from skycall.testing.api import Api
+from skycall.testing.browser import launch
 
-from .first_frame import CHROMIUM, INSTRUMENT
-from .harness import Api, BenchServer
+from .first_frame import INSTRUMENT
+from .harness import BenchServer
+from .results import KIB, Result, Row
 
 RUNS = 3
 QUIET_SECONDS = 1.0  # the network counts as settled after this long without a new request
 TIMEOUT_MS = 20_000
 
 
-def run(runs: int = RUNS) -> dict[str, Any]:
-    with BenchServer() as server:
+@dataclass
+class PageWeight(Result):
+    """The median cold load of each page, its heaviest requests, and every run's totals."""
+
+    title: ClassVar[str] = '4. Page weight (cold)'
+    home: dict[str, Any]
+    call: dict[str, Any]
+
+    def rows(self) -> list[Row]:
+        home, call = self.home, self.call
+        return [
+            Row(self.title, f'/ : transferred, {home["requests"]} requests', f'{home["bytes"] / KIB:.1f} KiB'),
+            Row(self.title, '/ : DOMContentLoaded', f'{home["dom_content_loaded_ms"]:.0f} ms'),
+            Row(self.title, f'call page (invite link): transferred, {call["requests"]} requests',
+                f'{call["bytes"] / KIB:.1f} KiB', '<= 350 KiB', call['bytes'] <= 350 * KIB),
+            Row(self.title, 'call page: DOMContentLoaded', f'{call["dom_content_loaded_ms"]:.0f} ms'),
+        ]
+
+    def details(self) -> list[str]:
+        lines = ['', '### 4. Page weight: the heaviest requests', '']
+        for page in (self.home, self.call):
+            lines += [f'`{_short(page["path"])}`: {page["requests"]} requests, {page["bytes"] / KIB:.1f} KiB '
+                      f'transferred ({page["decoded_bytes"] / KIB:.1f} KiB decoded), DOMContentLoaded '
+                      f'{page["dom_content_loaded_ms"]:.0f} ms (median of {len(page["runs"])} cold loads); '
+                      f'websockets opened: {", ".join(page["websockets"]) or "none"}. Until DOMContentLoaded: '
+                      f'HTML response after {page["response_start_ms"]:.0f} ms, last script or style sheet in at '
+                      f'{page["last_resource_before_dcl_ms"]:.0f} ms, main thread blocked by long tasks for '
+                      f'{page["long_tasks_before_dcl_ms"]:.0f} ms.', '',
+                      '| request | type | transferred KiB | decoded KiB | encoding |', '|---|---|---|---|---|']
+            lines += [f'| {_short(item["path"])}{_label(item)} | {item["type"]} | {item["bytes"] / KIB:.1f} | '
+                      f'{item["decoded_bytes"] / KIB:.1f} | {item["encoding"] or "none"} |'
+                      for item in page['items'][:10]]
+            lines.append('')
+        return lines
+
+
+def _label(item: dict[str, Any]) -> str:
+    return f' ({item["label"]})' if item.get('label') else ''
+
+
+def _short(path: str) -> str:
+    return re.sub(r'/[0-9a-f]{32}/', '/…/', re.sub(r'/(call|dial)/[A-Za-z0-9_-]{22}', r'/\1/<room>', path))
+
+
+def run(runs: int = RUNS) -> PageWeight:
+    with BenchServer().start() as server:
         room = asyncio.run(_room(server))
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, chromium_sandbox=False)
+            browser = launch(pw)
             pages = {
                 'home': [_home(browser, server.url) for _ in range(runs)],
                 'call': [_call(browser, server.url, room) for _ in range(runs)],
@@ -41,7 +88,7 @@ def run(runs: int = RUNS) -> dict[str, Any]:
             browser.close()
         summaries = {name: _summarise(loads) for name, loads in pages.items()}
         _name_fonts(server.url, summaries)
-    return summaries
+    return PageWeight(**summaries)
 
 
 def _name_fonts(base_url: str, summaries: dict[str, Any]) -> None:
@@ -61,7 +108,7 @@ def _name_fonts(base_url: str, summaries: dict[str, Any]) -> None:
 
 
 async def _room(server: BenchServer) -> str:
-    api = Api(server)
+    api = Api(server.url)
     try:
         return await api.create_room('127.0.0.240')
     finally:

@@ -12,73 +12,107 @@ sender connections, each well under that (SENDER_RATE a second), and the pairs o
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from .harness import (
-    Api,
-    BaselineServer,
-    BenchServer,
-    Deadline,
-    Peer,
-    ProcessFigures,
-    enter_room,
-    loopback_addresses,
-    summary,
-)
+from skycall.testing.api import Api
+from skycall.testing.net import loopback_addresses
+
+from .harness import BaselineServer, BenchServer, Deadline, ProcessFigures, enter_room
+from .relay_steps import SENDER_RATE, Pair, Workers, steps
+from .results import Result, Row, ok
 
 REDIS_URL = 'redis://127.0.0.1:6379/0'  # the one `make bench` starts (as `make test` does)
-SENDER_RATE = 25  # messages a second per sender connection: half the server's sustained limit
 PAIRS_PER_ADDRESS = 5  # 10 connections, 5 rooms, 15 joins per address: well inside its limits
-DRAIN_SECONDS = 2.0  # after a step, how long late messages may still arrive
-# "Sustained": (nearly) everything offered arrives, and no queue builds up.
-SUSTAINED_DELIVERY = 0.99
-SUSTAINED_P99_MS = 50.0
 
 
 @dataclass
-class Step:
-    rate: int
-    seconds: float
-    sent: dict[int, float] = field(default_factory=dict)
-    latencies: list[float] = field(default_factory=list)
-    errors: list[Any] = field(default_factory=list)
-    send_lag: list[float] = field(default_factory=list)  # how late the sender loop was, ms
-    all_sent: bool = False
-    all_arrived: asyncio.Event = field(default_factory=asyncio.Event)
+class Relay(Result):
+    """The fixed rates (``rates``), the probe above them (``ramp``), both in ``steps``; the same across two
+    workers and against the bare relay (or why they are missing)."""
+
+    title: ClassVar[str] = '2. Signaling relay'
+    pairs: int
+    sender_rate: int
+    rates: list[dict[str, Any]]
+    ramp: list[dict[str, Any]]
+    steps: list[dict[str, Any]]
+    max_sustained_rate: int
+    ramp_stopped_by: str
+    across_workers: dict[str, Any] | None = None
+    calibration: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def rows(self) -> list[Row]:
+        table = []
+        for step in self.rates:
+            latency = step['latency_ms']
+            lost = f', {step["lost"]} lost' if step['lost'] else ''
+            table += [
+                Row(self.title, f'p50 at {step["rate"]}/s', f'{latency["p50"]:.2f} ms', '<= 1 ms', latency['p50'] <= 1),
+                Row(self.title, f'p99 at {step["rate"]}/s{lost}', f'{latency["p99"]:.2f} ms', '<= 5 ms',
+                    latency['p99'] <= 5 and not step['lost']),
+            ]
+        table.append(Row(self.title, f'highest rate sustained (stopped by: {self.ramp_stopped_by})',
+                         f'{self.max_sustained_rate}/s'))
+        across = self.across_workers
+        if ok(across):
+            assert across is not None
+            table += [Row(self.title, 'across two workers through Redis: p50 / p99', _latencies(across['rates'])),
+                      Row(self.title, 'across two workers: highest rate sustained',
+                          f'{across["max_sustained_rate"]}/s')]
+        elif across is not None:
+            table.append(Row(self.title, f'across two workers: {across.get("error")}'[:100], 'not measured'))
+        for ws, floor in self.calibration.items():
+            if ok(floor):
+                table.append(Row(self.title, f'calibration: bare python-socketio relay (uvicorn ws={ws}), p50 / p99',
+                                 _latencies(floor['rates'])))
+        return table
+
+    def details(self) -> list[str]:
+        lines = ['', '### 2. Signaling relay', '',
+                 f'{self.pairs} rooms of two python-socketio clients; each sender at most {self.sender_rate} '
+                 'signals a second (the server allows 50). Latency is send to arrival on one clock, in one client '
+                 'process, so it includes both clients\' socket.io work. "Sustained": 99 % delivered, p99 under '
+                 '50 ms, and the clients kept up with the offered rate.', '']
+        lines += _steps_md(self.steps)
+        if self.across_workers is not None:
+            lines += ['', 'Across two workers (guests on one, hosts on the other, Redis between them):', '']
+            lines += _steps_md(self.across_workers['steps']) if ok(self.across_workers) else \
+                [f'not measured: {self.across_workers.get("error")}']
+        for ws, floor in self.calibration.items():
+            lines += ['', f'Calibration: the same clients against a bare python-socketio relay (no SkyCall: no '
+                      f'validation, rate limits, store or NiceGUI middleware), uvicorn ws={ws}:', '']
+            lines += _steps_md(floor['steps']) if ok(floor) else [f'not measured: {floor.get("error")}']
+        return lines
 
 
-class Pair:
-    def __init__(self, url: str, address: str, guest_url: str | None = None) -> None:
-        self.host = Peer(url, address)
-        self.guest = Peer(guest_url or url, address)
+def _latencies(steps: list[dict[str, Any]]) -> str:
+    return ', '.join(f'{s["latency_ms"]["p50"]:.2f} / {s["latency_ms"]["p99"]:.2f} ms at {s["rate"]}/s' for s in steps)
 
 
-class Workers:
-    """Two SkyCall processes sharing Redis, as one for the CPU figures."""
-
-    def __init__(self, guests: BenchServer, hosts: BenchServer) -> None:
-        self.guests, self.hosts = guests, hosts
-        self.url = hosts.url
-
-    def cpu_seconds(self) -> float:
-        return self.guests.cpu_seconds() + self.hosts.cpu_seconds()
+def _steps_md(steps: list[dict[str, Any]]) -> list[str]:
+    lines = ['| offered | sent/s | p50 ms | p99 ms | max ms | lost | server CPU | client CPU | sustained |',
+             '|---|---|---|---|---|---|---|---|---|']
+    for step in steps:
+        latency = step['latency_ms']
+        lines.append(f'| {step["rate"]}/s for {step["seconds"]:.0f} s | {step["achieved_send_rate"]:.0f} | '
+                     f'{latency["p50"]:.2f} | {latency["p99"]:.2f} | {latency["max"]:.1f} | {step["lost"]} | '
+                     f'{step["server_cpu"]:.0%} | {step["client_cpu"]:.0%} | {"yes" if step["sustained"] else "no"} |')
+    return lines
 
 
 async def measure(rates: tuple[int, ...] = (100, 1000), seconds: float = 5.0,
                   probe: tuple[int, ...] = (200, 500, 1500, 2000, 3000, 4000, 6000), probe_seconds: float = 3.0,
-                  time_bound: float = 90.0) -> dict[str, Any]:
+                  time_bound: float = 90.0) -> Relay:
     """SkyCall's relay at ``rates``; then the highest rate sustained, probing upwards until a step fails."""
-    with BenchServer() as server:
-        api = Api(server)
+    with BenchServer().start() as server:
+        api = Api(server.url)
         pairs = await _seat_pairs(server, max(rates + probe) // SENDER_RATE, api)
-        results = await _steps(server, pairs, rates, seconds, probe, probe_seconds, Deadline(time_bound))
+        results = await steps(server, pairs, rates, seconds, probe, probe_seconds, Deadline(time_bound))
         await _hang_up(pairs)
         await api.close()
-    return results
+    return Relay(**results)
 
 
 async def measure_across_workers(rates: tuple[int, ...] = (100, 1000), seconds: float = 5.0,
@@ -86,10 +120,10 @@ async def measure_across_workers(rates: tuple[int, ...] = (100, 1000), seconds: 
                                  redis_url: str = REDIS_URL) -> dict[str, Any]:
     """Guests on one worker, hosts on another, both with the Redis store: every relay crosses Redis."""
     prefix = f'bench{os.getpid()}:'
-    settings = {'redis_url': redis_url, 'redis_prefix': prefix}
     try:
-        with BenchServer(**settings) as guests, BenchServer(**settings) as hosts:
-            api, other = Api(guests), Api(hosts)
+        with BenchServer(redis_url=redis_url, redis_prefix=prefix).start() as guests, \
+                BenchServer(redis_url=redis_url, redis_prefix=prefix).start() as hosts:
+            api, other = Api(guests.url), Api(hosts.url)
             try:
                 await other.ticket(await api.create_room('127.0.0.251'), 'Probe', '127.0.0.251')
             except RuntimeError:
@@ -99,7 +133,7 @@ async def measure_across_workers(rates: tuple[int, ...] = (100, 1000), seconds: 
                 await other.close()
             workers = Workers(guests, hosts)
             pairs = await _seat_pairs(workers, max(rates + probe) // SENDER_RATE, api, guest_url=guests.url)
-            results = await _steps(workers, pairs, rates, seconds, probe, 3.0, Deadline(time_bound))
+            results = await steps(workers, pairs, rates, seconds, probe, 3.0, Deadline(time_bound))
             await _hang_up(pairs)
             await api.close()
     finally:
@@ -129,37 +163,9 @@ async def calibrate(ws: str, rates: tuple[int, ...] = (100, 1000), seconds: floa
     """The same clients and messages against a bare python-socketio relay (bench/baseline_server.py)."""
     with BaselineServer(ws) as server:
         pairs = await _seat_pairs(server, max(rates + probe) // SENDER_RATE, None)
-        results = await _steps(server, pairs, rates, seconds, probe, 3.0, Deadline(time_bound))
+        results = await steps(server, pairs, rates, seconds, probe, 3.0, Deadline(time_bound))
         await _hang_up(pairs)
     return {'server': f'bare python-socketio relay, uvicorn ws={ws}', **results}
-
-
-async def _steps(server: ProcessFigures | Workers, pairs: list[Pair], rates: tuple[int, ...], seconds: float,
-                 probe: tuple[int, ...], probe_seconds: float, deadline: Deadline) -> dict[str, Any]:
-    """Every rate in ``rates``; the ``probe`` rates in between and above them until one is not sustained."""
-    current: list[Step] = []
-    for pair in pairs:
-        pair.host.on('signal', lambda message, current=current: _arrived(current, message))
-        pair.guest.on('error', lambda error, current=current: current and current[-1].errors.append(error))
-    await _run_step(Step(rates[0], 1.0), pairs, current, server)  # warm-up, discarded
-    fixed: list[dict[str, Any]] = []
-    ramp: list[dict[str, Any]] = []
-    failed = False
-    for rate in sorted(set(rates) | set(probe)):
-        if rate in rates:
-            fixed.append(await _run_step(Step(rate, seconds), pairs, current, server))
-            failed = failed or not fixed[-1]['sustained']
-        elif not failed and not deadline.passed():
-            ramp.append(await _run_step(Step(rate, probe_seconds), pairs, current, server))
-            failed = not ramp[-1]['sustained']
-    steps = sorted(fixed + ramp, key=lambda step: step['rate'])
-    sustained = 0
-    for step in steps:  # the highest rate below which every step was sustained
-        if not step['sustained']:
-            break
-        sustained = step['rate']
-    return {'pairs': len(pairs), 'sender_rate': SENDER_RATE, 'rates': fixed, 'ramp': ramp, 'steps': steps,
-            'max_sustained_rate': sustained, 'ramp_stopped_by': _stopped_by(steps)}
 
 
 async def _seat_pairs(server: ProcessFigures | Workers, count: int, api: Api | None,
@@ -187,94 +193,17 @@ async def _seat_pairs(server: ProcessFigures | Workers, count: int, api: Api | N
 
 
 async def _hang_up(pairs: list[Pair]) -> None:
-    await asyncio.gather(*(peer.disconnect() for pair in pairs for peer in (pair.host, pair.guest)))
+    await asyncio.gather(*(peer.close() for pair in pairs for peer in (pair.host, pair.guest)))
 
 
-def _arrived(current: list[Step], message: dict[str, Any]) -> None:
-    arrived = time.perf_counter()
-    if not current:
-        return
-    step = current[-1]
-    fragment = (message.get('candidate') or {}).get('usernameFragment', '')
-    seq = int(fragment) if fragment.isdigit() else -1
-    sent = step.sent.pop(seq, None)
-    if sent is not None:
-        step.latencies.append((arrived - sent) * 1000)
-    if step.all_sent and not step.sent:
-        step.all_arrived.set()
-
-
-async def _run_step(step: Step, pairs: list[Pair], current: list[Step],
-                    server: ProcessFigures | Workers) -> dict[str, Any]:
-    """Offer ``step.rate`` messages a second for ``step.seconds``, open loop, round-robin over senders."""
-    senders = pairs[:max(1, step.rate // SENDER_RATE)]
-    current.append(step)
-    total = int(step.rate * step.seconds)
-    cpu_before, client_before, wall_before = server.cpu_seconds(), time.process_time(), time.perf_counter()
-    start = time.perf_counter() + 0.05
-    seq = 0
-    while seq < total:
-        now = time.perf_counter()
-        due = min(total, int((now - start) * step.rate) + 1)
-        while seq < due:
-            pair = senders[seq % len(senders)]
-            step.send_lag.append((now - (start + seq / step.rate)) * 1000)
-            step.sent[seq] = time.perf_counter()
-            await pair.guest.sio.emit('signal', {'to': pair.host.id, 'candidate': {
-                'candidate': f'candidate:1 1 udp 2122260223 127.0.0.1 9 typ host ts {time.time():.6f}',
-                'sdpMid': '0', 'sdpMLineIndex': 0, 'usernameFragment': str(seq)}})
-            seq += 1
-        await asyncio.sleep(0.001)
-    offered_seconds = time.perf_counter() - start
-    step.all_sent = True
-    if step.sent:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(step.all_arrived.wait(), DRAIN_SECONDS)
-    wall = time.perf_counter() - wall_before
-    cpu = (server.cpu_seconds() - cpu_before) / wall
-    client_cpu = (time.process_time() - client_before) / wall
-    current.pop()
-    delivered = len(step.latencies)
-    latency = summary(step.latencies)
-    return {
-        'rate': step.rate,
-        'seconds': step.seconds,
-        'senders': len(senders),
-        'sent': total,
-        'delivered': delivered,
-        'lost': total - delivered,
-        'errors': len(step.errors),
-        'achieved_send_rate': round(total / offered_seconds, 1),
-        'latency_ms': latency,
-        'send_lag_ms': summary(step.send_lag),
-        'server_cpu': round(cpu, 3),
-        'client_cpu': round(client_cpu, 3),
-        'sustained': delivered >= SUSTAINED_DELIVERY * total and latency['p99'] <= SUSTAINED_P99_MS
-        and total / offered_seconds >= 0.95 * step.rate,
-    }
-
-
-def _stopped_by(steps: list[dict[str, Any]]) -> str:
-    failed = [step for step in steps if not step['sustained']]
-    if not failed:
-        return f'nothing: every rate tried (up to {steps[-1]["rate"]}/s) was sustained' if steps else 'not run'
-    last = failed[0]
-    if last['achieved_send_rate'] < 0.95 * last['rate']:
-        return 'the benchmark client could not send faster (its event loop fell behind)'
-    if last['server_cpu'] >= 0.9:
-        return f'the server saturated one core ({last["server_cpu"]:.0%} CPU)'
-    return f'latency or loss ({last["latency_ms"]["p99"]:.1f} ms p99, {last["lost"]} lost; server CPU ' \
-           f'{last["server_cpu"]:.0%})'
-
-
-def run() -> dict[str, Any]:
-    """SkyCall's relay, then the same load against the bare relay with NiceGUI's websocket implementation
-    (wsproto) and with uvicorn's default one (websockets)."""
-    results = asyncio.run(asyncio.wait_for(measure(), 150))
-    results['across_workers'] = _or_error(lambda: asyncio.run(asyncio.wait_for(measure_across_workers(), 100)))
-    results['calibration'] = {ws: _or_error(lambda ws=ws: asyncio.run(asyncio.wait_for(calibrate(ws), 60)))
-                              for ws in ('wsproto', 'websockets')}
-    return results
+def run() -> Relay:
+    """SkyCall's relay, across two workers, then the same load against the bare relay with NiceGUI's websocket
+    implementation (wsproto) and with uvicorn's default one (websockets)."""
+    result = asyncio.run(asyncio.wait_for(measure(), 150))
+    result.across_workers = _or_error(lambda: asyncio.run(asyncio.wait_for(measure_across_workers(), 100)))
+    result.calibration = {ws: _or_error(lambda ws=ws: asyncio.run(asyncio.wait_for(calibrate(ws), 60)))
+                          for ws in ('wsproto', 'websockets')}
+    return result
 
 
 def _or_error(run: Any) -> dict[str, Any]:

@@ -15,20 +15,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import capacity, first_frame, leaks, machine, page_weight, relay, report, worker_death
+from . import capacity, echo, first_frame, leaks, machine, page_weight, relay, report, worker_death
+from .results import Failed, Outcome, Result
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / 'bench' / 'results'
 BENCHMARKS_MD = ROOT / 'BENCHMARKS.md'
 
 QUIET_WAIT_SECONDS = 90.0  # in all, waiting for other work on the machine to stop before a benchmark
-BENCHMARKS: dict[str, Callable[[], dict[str, Any]]] = {
-    'first_frame': first_frame.run,
-    'relay': relay.run,
-    'capacity': capacity.run,
-    'page_weight': page_weight.run,
-    'leaks': leaks.run,
-    'worker_death': worker_death.run,
+# Each: how to run it, and the result it returns (whose title names it in the table, even when it fails).
+BENCHMARKS: dict[str, tuple[Callable[[], Result], type[Result]]] = {
+    'first_frame': (first_frame.run, first_frame.FirstFrame),
+    'relay': (relay.run, relay.Relay),
+    'capacity': (capacity.run, capacity.Capacity),
+    'page_weight': (page_weight.run, page_weight.PageWeight),
+    'leaks': (leaks.run, leaks.Leaks),
+    'worker_death': (worker_death.run, worker_death.WorkerDeath),
+    'echo': (echo.run, echo.Echo),
 }
 
 
@@ -45,11 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {'machine': machine.describe(), 'command': 'make bench' if not args.only else
                                f'python -m bench --only {",".join(chosen)}'}
     wait_budget = [QUIET_WAIT_SECONDS]
+    outcomes: dict[str, Outcome] = {}
     for name in chosen:
-        results[name] = _run(name, BENCHMARKS[name], wait_budget)
+        outcomes[name], results[name] = _run(name, *BENCHMARKS[name], wait_budget)
     results['seconds'] = round(time.monotonic() - started, 1)
     results['load_average_at_end'] = machine.load_average()
-    table = report.rows(results)
+    table = report.rows(outcomes)
     results['table'] = [{'benchmark': r.benchmark, 'measure': r.measure, 'value': r.value, 'target': r.target,
                          'status': r.status} for r in table]
 
@@ -64,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         _write(RESULTS / 'latest.json', results)
         _write(RESULTS / f'{time.strftime("%Y%m%d-%H%M%S")}.json', results)
-        report.update_markdown(BENCHMARKS_MD, report.markdown(results, table))
+        report.update_markdown(BENCHMARKS_MD, report.markdown(results, outcomes, table))
         print(f'\nFigures: {(RESULTS / "latest.json").relative_to(ROOT)} and {BENCHMARKS_MD.name}')
     missed = [r for r in table if r.status == 'MISSED']
     print(f'{len(missed)} target(s) missed; {sum(r.status == "not measured" for r in table)} not measured. '
@@ -72,26 +76,29 @@ def main(argv: list[str] | None = None) -> int:
     return 0  # benchmarks report; they do not fail a build
 
 
-def _run(name: str, benchmark: Callable[[], dict[str, Any]], wait_budget: list[float]) -> dict[str, Any]:
-    """One benchmark, once the machine is quiet (or the wait budget is spent); a failure is recorded as
-    its result so that the others still run."""
+def _run(name: str, benchmark: Callable[[], Result], kind: type[Result],
+         wait_budget: list[float]) -> tuple[Outcome, dict[str, Any]]:
+    """One benchmark, once the machine is quiet (or the wait budget is spent): its outcome, and its figures
+    with the machine's CPU beside them. A failure is recorded as its outcome so that the others still run."""
     quiet = machine.wait_until_quiet(max_seconds=max(0.0, wait_budget[0]))
     wait_budget[0] -= quiet['waited_seconds']
     print(f'[bench] {name} … (other processes used {quiet["other_cores"]} cores)', file=sys.stderr, flush=True)
     started = time.monotonic()
     watch = machine.CpuWatch()
+    outcome: Outcome
     try:
-        result = benchmark()
+        outcome = benchmark()
     except Exception as error:  # noqa: BLE001 (any failure: record it, go on with the next benchmark)
         traceback.print_exc()
-        result = {'error': f'{type(error).__name__}: {error}'.splitlines()[0][:300]}
+        outcome = Failed(kind.title, f'{type(error).__name__}: {error}'.splitlines()[0][:300])
+    result = outcome.figures()
     result['cpu'] = watch.read()
     watch.stop()
     result['other_cores_before'] = quiet['other_cores']
     result['elapsed_seconds'] = round(time.monotonic() - started, 1)
     print(f'[bench] {name} done in {result["elapsed_seconds"]} s; CPU cores used: {result["cpu"]}',
           file=sys.stderr, flush=True)
-    return result
+    return outcome, result
 
 
 def _write(path: Path, results: dict[str, Any]) -> None:

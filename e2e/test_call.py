@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from .call_steps import (
+from skycall.testing.call_steps import (
     answer,
     call_between,
     dial,

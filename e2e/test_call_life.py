@@ -6,7 +6,16 @@ import re
 
 from playwright.sync_api import expect
 
-from .call_steps import answer, call_between, dial, expect_chat, expect_connected_to, invite_link, say, start_call
+from skycall.testing.call_steps import (
+    answer,
+    call_between,
+    dial,
+    expect_chat,
+    expect_connected_to,
+    invite_link,
+    say,
+    start_call,
+)
 
 HOME = re.compile(r'/$')
 

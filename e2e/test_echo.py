@@ -21,11 +21,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import new_address
-from tests.server import ROOT, SkyCallServer
-
-from .call_steps import answer, expect_chat, expect_connected_to, say, start_call
-from .conftest import Person
+from skycall.testing.browser import Person
+from skycall.testing.call_steps import answer, expect_chat, expect_connected_to, say, start_call
+from skycall.testing.net import new_address
+from skycall.testing.processes import ROOT, SkyCallProcess
 
 BUSY = 'The test line is busy, try again in a minute'
 ROUND_TRIP = re.compile(r'Round trip: \d+ ms')
@@ -33,8 +32,8 @@ PRIVATE = {'allow_private_candidates': 'true'}  # see the module's docstring
 
 
 @pytest.fixture(scope='module')
-def server() -> Iterator[SkyCallServer]:
-    server = SkyCallServer(**PRIVATE)
+def server() -> Iterator[SkyCallProcess]:
+    server = SkyCallProcess(**PRIVATE).start()
     yield server
     server.stop()
 
@@ -84,8 +83,8 @@ def test_a_browser_and_a_bot_see_each_other_and_chat(person, server, tmp_path):
 
 
 @pytest.fixture(scope='module')
-def one_line_server() -> Iterator[SkyCallServer]:
-    server = SkyCallServer(echo_max='1', **PRIVATE)
+def one_line_server() -> Iterator[SkyCallProcess]:
+    server = SkyCallProcess(echo_max='1', **PRIVATE).start()
     yield server
     server.stop()
 
@@ -113,7 +112,7 @@ def test_the_line_is_busy_for_others_a_reload_still_works_and_closing_frees_the_
         ada.context.close()
 
 
-def busy_for_someone_else(server: SkyCallServer) -> bool:
+def busy_for_someone_else(server: SkyCallProcess) -> bool:
     """Whether /echo, loaded from an address nobody else uses, says the line is busy (it says so at once)."""
     transport = httpx.HTTPTransport(local_address=new_address())
     with httpx.Client(base_url=server.url, transport=transport, timeout=10, trust_env=False) as client:

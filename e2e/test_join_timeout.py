@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import WebSocketRoute, expect
 
-from .call_steps import invite_link, start_call
+from skycall.testing.call_steps import invite_link, start_call
 
 JOIN = re.compile(r'^42\d*\["join"')  # socket.io's frame for an emit of "join" with an acknowledgement
 

@@ -8,14 +8,13 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from tests.server import SkyCallServer
-
-from .call_steps import dial, invite_link, start_call
+from skycall.testing.call_steps import dial, invite_link, start_call
+from skycall.testing.processes import SkyCallProcess
 
 
 @pytest.fixture(scope='module')
-def server() -> Iterator[SkyCallServer]:
-    server = SkyCallServer(ring_timeout_seconds='2')
+def server() -> Iterator[SkyCallProcess]:
+    server = SkyCallProcess(ring_timeout_seconds='2').start()
     yield server
     server.stop()
 

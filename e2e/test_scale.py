@@ -9,10 +9,17 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from deploy.cluster import Cluster
-from tests.redis_process import ready_cluster
-
-from .call_steps import answer, call_between, dial, expect_chat, expect_connected_to, invite_link, say, start_call
+from skycall.testing.call_steps import (
+    answer,
+    call_between,
+    dial,
+    expect_chat,
+    expect_connected_to,
+    invite_link,
+    say,
+    start_call,
+)
+from skycall.testing.cluster import Cluster, ready_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 

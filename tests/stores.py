@@ -12,14 +12,10 @@ import asyncio
 import contextlib
 import os
 import secrets
-import shutil
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +24,7 @@ from redis.exceptions import RedisError
 
 from skycall.redis_store import RedisRoomStore
 from skycall.rooms import Joined, Member, MemoryRoomStore, RoomStore
-from tests.server import free_port
+from skycall.testing.processes import ROOT
 
 REDIS_URL = os.environ.get('SKYCALL_TEST_REDIS_URL', 'redis://127.0.0.1:6379/0')
 
@@ -87,54 +83,6 @@ def by_id(members: list[Member]) -> list[Member]:
     return sorted(members, key=lambda m: m.id)
 
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-class PrivateRedis:
-    """A redis-server of this test's own, on a free port, that the test may stop, pause and start again."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f'redis://127.0.0.1:{self.port}/0'
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        binary = shutil.which('redis-server')
-        if binary is None:
-            pytest.fail('redis-server is not installed: run `make redis`', pytrace=False)
-        self.process = await asyncio.create_subprocess_exec(
-            binary, '--port', str(self.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = Redis.from_url(self.url, socket_timeout=1, socket_connect_timeout=1)
-        try:
-            await until(lambda: _answers(client), within=10)
-        finally:
-            await client.aclose()
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.kill()  # also ends a paused server
-            await self.process.wait()
-
-    def pause(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGCONT)
-
-
-@pytest.fixture
-async def private_redis() -> AsyncIterator[PrivateRedis]:
-    server = PrivateRedis()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
 @contextlib.asynccontextmanager
 async def workers(count: int, *, url: str = REDIS_URL, **options: Any) -> AsyncIterator[list[RedisRoomStore]]:
     """``count`` stores sharing one fresh prefix: the room state of that many worker processes."""
@@ -153,12 +101,6 @@ async def until(condition: Callable[[], Awaitable[bool]], within: float = 5) -> 
     while not await condition():
         assert time.monotonic() < deadline, 'the condition did not hold in time'
         await asyncio.sleep(0.02)
-
-
-async def _answers(client: Redis) -> bool:
-    with contextlib.suppress(RedisError):
-        return bool(await client.ping())
-    return False
 
 
 # A worker in a process of its own, to be killed: it seats the given peer ids and says "ready".

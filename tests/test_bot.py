@@ -25,7 +25,7 @@ from skycall.bot import cli as bot_cli
 from skycall.bot.client import Bot, Outcome
 from skycall.bot.pattern import SyntheticMedia
 from skycall.signaling import SOCKETIO_PATH
-from tests.conftest import new_address
+from skycall.testing.net import new_address
 
 WAIT = 20.0
 # A session description aiortc parses but refuses (no ICE credentials, no DTLS fingerprint).

@@ -6,42 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from deploy.cluster import Cluster, Worker
-from tests.conftest import new_address
-from tests.people import Participant, People
-from tests.redis_process import RedisProcess
-from tests.server import free_port
+from skycall.testing.cluster import Cluster, ready_cluster
+from skycall.testing.people import Participant, People
+from skycall.testing.processes import SkyCallProcess
+from skycall.testing.redis_process import RedisProcess
 
 SECRET = 'skycall-cluster-tests-secret-0123456789'
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class ClusterServer:
-    """The cluster as the tests' People see it: the load balancer's URL and its ticket API."""
-
-    def __init__(self, cluster: Cluster) -> None:
-        self.cluster = cluster
-        self.url = cluster.url
-        self.workers = cluster.workers
-
-    async def create_room(self) -> str:
-        transport = httpx.AsyncHTTPTransport(local_address=new_address())
-        async with httpx.AsyncClient(base_url=self.url, transport=transport, timeout=5) as client:
-            response = await client.post('/api/rooms')
-        assert response.status_code == 201, response.text
-        return str(response.json()['room'])
-
-    async def ticket(self, room: str, name: str) -> dict[str, str]:
-        async with httpx.AsyncClient(base_url=self.url, timeout=5) as client:
-            response = await client.post(f'/api/rooms/{room}/tickets', json={'name': name})
-        assert response.status_code == 200, response.text
-        return dict(response.json())
 
 
 @pytest.fixture(scope='module')
@@ -52,23 +29,12 @@ def redis_server() -> Iterator[RedisProcess]:
 
 
 @pytest.fixture(scope='module')
-def server(redis_server: RedisProcess) -> Iterator[ClusterServer]:
-    cluster = Cluster(2, free_port(), redis_server.url, SECRET, ROOT / '.pytest_cache' / 'cluster')
-    cluster.start()
-    for worker in cluster.workers:
-        worker.wait_until('/readyz')
-    yield ClusterServer(cluster)
-    cluster.stop()
+def server(redis_server: RedisProcess) -> Iterator[Cluster]:
+    with ready_cluster(2, SECRET, ROOT / '.pytest_cache' / 'cluster', redis=redis_server) as cluster:
+        yield cluster
 
 
-@pytest.fixture
-async def people(server: ClusterServer) -> AsyncIterator[People]:
-    crowd = People(server)  # type: ignore[arg-type]
-    yield crowd
-    await crowd.close()
-
-
-async def call_across_workers(server: ClusterServer, people: People) -> tuple[Participant, Participant]:
+async def call_across_workers(server: Cluster, people: People) -> tuple[Participant, Participant]:
     """Ada on the first worker, Bob on the second, in one room: Bob knocks and Ada lets him in."""
     room = await server.create_room()
     ada = await people.join(room, 'Ada', url=server.workers[0].url)
@@ -77,7 +43,7 @@ async def call_across_workers(server: ClusterServer, people: People) -> tuple[Pa
     return ada, bob
 
 
-async def test_two_people_on_different_workers_signal_and_chat(server: ClusterServer, people: People) -> None:
+async def test_two_people_on_different_workers_signal_and_chat(server: Cluster, people: People) -> None:
     ada, bob = await call_across_workers(server, people)
 
     offer = {'type': 'offer', 'sdp': 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n'}
@@ -94,7 +60,7 @@ async def test_two_people_on_different_workers_signal_and_chat(server: ClusterSe
 
 
 async def test_a_signal_to_someone_in_another_room_on_another_worker_is_refused(
-        server: ClusterServer, people: People) -> None:
+        server: Cluster, people: People) -> None:
     ada, bob = await call_across_workers(server, people)
     room = await server.create_room()
     cleo = await people.join(room, 'Cleo', url=server.workers[1].url)  # on Bob's worker, in another room
@@ -108,7 +74,7 @@ async def test_a_signal_to_someone_in_another_room_on_another_worker_is_refused(
 
 
 async def test_a_signal_follows_a_person_who_reloads_onto_the_other_worker(
-        server: ClusterServer, people: People) -> None:
+        server: Cluster, people: People) -> None:
     ada, bob = await call_across_workers(server, people)
     assert await ada.call('signal', {'to': bob.id, 'renegotiate': True}) == {'ok': True}
     assert await bob.expect('signal') == {'from': ada.id, 'renegotiate': True}
@@ -124,7 +90,7 @@ async def test_a_signal_follows_a_person_who_reloads_onto_the_other_worker(
     assert await ada.expect('signal') == {'from': bob.id, 'renegotiate': True}
 
 
-async def test_two_people_through_the_load_balancer(server: ClusterServer, people: People) -> None:
+async def test_two_people_through_the_load_balancer(server: Cluster, people: People) -> None:
     room = await server.create_room()
     ada = await people.join(room, 'Ada')
     bob = await people.join(room, 'Bob', let_in_by=ada)
@@ -134,7 +100,7 @@ async def test_two_people_through_the_load_balancer(server: ClusterServer, peopl
 
 
 async def test_a_redis_outage_is_reported_and_healed_within_two_seconds(
-        server: ClusterServer, people: People, redis_server: RedisProcess, tmp_path: Path) -> None:
+        server: Cluster, people: People, redis_server: RedisProcess, tmp_path: Path) -> None:
     ada, bob = await call_across_workers(server, people)
 
     redis_server.stop()
@@ -146,8 +112,8 @@ async def test_a_redis_outage_is_reported_and_healed_within_two_seconds(
     assert reply['ok'] is False and reply['code'] == 'unavailable', reply
     assert await ada.expect('error') == reply
     # A worker that starts while Redis is down starts, and says it is not ready.
-    late = Worker(free_port(), {**server.cluster.workers[0].env}, tmp_path)
-    late.start()
+    late = SkyCallProcess(log_dir=tmp_path, **server.settings)
+    late.start(wait=False)
     try:
         late.wait_until('/healthz')
         await until_status(late.url + '/readyz', 503)
@@ -169,7 +135,7 @@ async def test_a_redis_outage_is_reported_and_healed_within_two_seconds(
         late.stop()
 
 
-async def test_the_members_of_a_dead_worker_leave_no_ghost(server: ClusterServer, people: People) -> None:
+async def test_the_members_of_a_dead_worker_leave_no_ghost(server: Cluster, people: People) -> None:
     ada, bob = await call_across_workers(server, people)
 
     server.workers[1].kill()  # Bob's worker dies without a word to anyone

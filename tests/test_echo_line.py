@@ -26,9 +26,9 @@ from aiortc import MediaStreamTrack
 from skycall.bot.client import Bot
 from skycall.bot.pattern import SyntheticMedia
 from skycall.echo.line import ARRIVAL_SECONDS
+from skycall.testing.net import new_address
+from skycall.testing.processes import SkyCallProcess
 from skycall.tickets import TicketMint
-from tests.conftest import new_address
-from tests.server import SkyCallServer
 
 SECRET = 'echo-line-tests-secret-0123456789'
 BUSY = 'The test line is busy, try again in a minute'
@@ -130,15 +130,15 @@ def _text(value: object) -> str:
 
 
 @pytest.fixture
-def line_server(request: pytest.FixtureRequest) -> Iterator[SkyCallServer]:
+def line_server(request: pytest.FixtureRequest) -> Iterator[SkyCallProcess]:
     """A server whose echo line has the test's ``capacity`` seats (pytest.mark.parametrize indirect)."""
-    server = SkyCallServer(secret=SECRET, echo_max=str(request.param), allow_private_candidates='true')
+    server = SkyCallProcess(secret=SECRET, echo_max=str(request.param), allow_private_candidates='true').start()
     yield server
     server.stop()
 
 
 @pytest.fixture
-async def views(line_server: SkyCallServer) -> AsyncIterator[Any]:
+async def views(line_server: SkyCallProcess) -> AsyncIterator[Any]:
     opened: list[PageView] = []
 
     async def view(address: str) -> PageView:

@@ -3,26 +3,16 @@ event, each event and acknowledgement parses with its model, and the model gives
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
 from skycall.protocol import ACKS, OUTBOUND, ErrorReply
-from tests.people import Participant, People
+from skycall.testing.people import Participant, People
 
 if TYPE_CHECKING:
-    from tests.conftest import Server
+    from skycall.testing.processes import SkyCallProcess as Server
 
 OFFER = {'type': 'offer', 'sdp': 'v=0\r\no=- 46117317 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n'}
 CANDIDATE = {'candidate': 'candidate:1 1 udp 2122260223 192.0.2.7 54400 typ host', 'sdpMid': '0', 'sdpMLineIndex': 0}
-
-
-@pytest.fixture
-async def people(server: Server) -> AsyncIterator[People]:
-    crowd = People(server)
-    yield crowd
-    await crowd.close()
 
 
 class Acks:

@@ -1,7 +1,7 @@
 """What only the Redis store has: several workers sharing rooms, keys that expire, workers that die,
 and Redis itself going away. tests/test_rooms.py runs the common RoomStore contract against it.
 
-Tests that stop, pause or restart Redis use a redis-server of their own on a free port (PrivateRedis),
+Tests that stop, pause or restart Redis use a redis-server of their own on a free port (the private_redis fixture),
 never the shared one on 6379.
 """
 
@@ -20,15 +20,14 @@ from skycall.errors import SkyCallError
 from skycall.protocol import ChatMessage, new_room_id
 from skycall.redis_store import RedisRoomStore
 from skycall.rooms import CHAT_HISTORY, Joined, Member
+from skycall.testing.redis_process import RedisProcess
 from tests.stores import (
     ADA,
     BOB,
     CLEO,
-    PrivateRedis,
     always,
     by_id,
     doomed_worker,
-    private_redis,  # noqa: F401 (a fixture)
     redis_store,
     seat,
     until,
@@ -104,7 +103,7 @@ async def test_two_workers_racing_into_an_empty_room_seat_one_and_let_one_knock(
             assert len(await one.members(room)) == 1 and len(await two.knocks(room)) == 1
 
 
-async def test_every_key_carries_the_prefix_and_expires(private_redis: PrivateRedis) -> None:  # noqa: F811
+async def test_every_key_carries_the_prefix_and_expires(private_redis: RedisProcess) -> None:
     prefix = 'skycall-keys:'
     async with redis_store(url=private_redis.url, prefix=prefix) as store:
         room = new_room_id()
@@ -263,12 +262,12 @@ async def _gone(store: RedisRoomStore, room: str) -> bool:
 
 
 async def test_calls_fail_fast_while_redis_is_down_and_work_as_soon_as_it_is_back(
-        private_redis: PrivateRedis) -> None:  # noqa: F811
+        private_redis: RedisProcess) -> None:
     async with redis_store(url=private_redis.url) as store:
         room = new_room_id()
         await store.create_room(room)
         assert await store.ping()
-        await private_redis.stop()
+        private_redis.stop()
         started = time.monotonic()
         with pytest.raises(RedisError):
             await store.members(room)
@@ -276,13 +275,13 @@ async def test_calls_fail_fast_while_redis_is_down_and_work_as_soon_as_it_is_bac
         started = time.monotonic()
         assert not await store.ping()
         assert time.monotonic() - started < 2.5
-        await private_redis.start()  # a fresh server: --save "" kept nothing
+        private_redis.start()  # a fresh server: --save "" kept nothing
         assert await store.ping()
         await store.create_room(room)
         assert (await store.join(room, ADA, max_participants=2)).seated
 
 
-async def test_calls_fail_fast_while_redis_hangs(private_redis: PrivateRedis) -> None:  # noqa: F811
+async def test_calls_fail_fast_while_redis_hangs(private_redis: RedisProcess) -> None:
     async with redis_store(url=private_redis.url) as store:
         room = new_room_id()
         await store.create_room(room)
@@ -302,8 +301,7 @@ async def test_calls_fail_fast_while_redis_hangs(private_redis: PrivateRedis) ->
         assert await store.leave(room, BOB.id, conn=BOB.conn) is None
 
 
-async def test_a_worker_slow_to_come_back_after_an_outage_is_not_taken_for_dead(
-        private_redis: PrivateRedis) -> None:  # noqa: F811
+async def test_a_worker_slow_to_come_back_after_an_outage_is_not_taken_for_dead(private_redis: RedisProcess) -> None:
     ada, bob = Member('ada', 'Ada', conn='conn-ada'), Member('bob', 'Bob', conn='conn-bob')
     async with workers(1, url=private_redis.url, heartbeat_seconds=3) as (store,):
         room = new_room_id()

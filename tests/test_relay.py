@@ -15,7 +15,8 @@ from redis.asyncio import Redis
 
 from skycall.errors import SkyCallError
 from skycall.relay import RedisRelay
-from tests.stores import REDIS_URL, PrivateRedis, private_redis  # noqa: F401 (a fixture)
+from skycall.testing.redis_process import RedisProcess
+from tests.stores import REDIS_URL
 
 
 @pytest.fixture
@@ -65,7 +66,7 @@ async def test_a_message_for_a_worker_nobody_listens_for_is_reported_not_lost(ch
 
 
 async def test_while_redis_is_away_senders_hear_so_at_once_and_then_it_works_again(
-        channel: str, private_redis: PrivateRedis) -> None:  # noqa: F811 (a fixture)
+        channel: str, private_redis: RedisProcess) -> None:
     relay = RedisRelay(private_redis.url, channel, worker_id='one')
     client, heard, listening = await listen(private_redis.url, f'{channel}:worker:two')
     try:
@@ -74,14 +75,14 @@ async def test_while_redis_is_away_senders_hear_so_at_once_and_then_it_works_aga
         listening.cancel()
         await client.aclose()
 
-        await private_redis.stop()
+        private_redis.stop()
         started = time.monotonic()
         outcomes = await asyncio.gather(*(relay.emit_to('two', 'signal', {'n': n}, room='peer:r:bob')
                                           for n in range(20)), return_exceptions=True)
         assert all(isinstance(o, SkyCallError) and o.code == 'unavailable' for o in outcomes), outcomes
         assert time.monotonic() - started < 2
 
-        await private_redis.start()  # same port
+        private_redis.start()  # same port
         client, heard, listening = await listen(private_redis.url, f'{channel}:worker:two')
         await relay.emit_to('two', 'signal', {'n': 2}, room='peer:r:bob')
         assert (await asyncio.wait_for(heard.get(), 5))[1]['data'] == [{'n': 2}]

@@ -10,30 +10,22 @@ checked after a later message has arrived, never by waiting a while.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from skycall.protocol import new_peer_id, new_room_id
+from skycall.testing.net import new_address
+from skycall.testing.people import WAIT, People
 from skycall.tickets import Ticket, TicketMint
-from tests.conftest import new_address
-from tests.people import WAIT, People
 
 if TYPE_CHECKING:
-    from tests.conftest import Server
+    from skycall.testing.processes import SkyCallProcess as Server
 
 OFFER = {'type': 'offer', 'sdp': 'v=0\r\no=- 46117317 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n'}
 ANSWER = {'type': 'answer', 'sdp': 'v=0\r\no=- 99 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n'}
 CANDIDATE = {'candidate': 'candidate:1 1 udp 2122260223 192.0.2.7 54400 typ host',
              'sdpMid': '0', 'sdpMLineIndex': 0, 'usernameFragment': 'a1b2'}
-
-
-@pytest.fixture
-async def people(server: Server) -> AsyncIterator[People]:
-    crowd = People(server)
-    yield crowd
-    await crowd.close()
 
 
 @pytest.fixture

@@ -10,30 +10,22 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import socketio
 
 from skycall.protocol import MAX_CHAT, MAX_SDP, new_peer_id, new_room_id
-from tests.conftest import new_address
-from tests.people import NOTHING, WAIT, People
+from skycall.testing.net import new_address
+from skycall.testing.people import NOTHING, WAIT, People
 
 if TYPE_CHECKING:
-    from tests.conftest import Server
+    from skycall.testing.processes import SkyCallProcess as Server
 
 OFFER = {'type': 'offer', 'sdp': 'v=0\r\no=- 46117317 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n'}
 ANSWER = {'type': 'answer', 'sdp': 'v=0\r\no=- 99 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n'}
 CANDIDATE = {'candidate': 'candidate:1 1 udp 2122260223 192.0.2.7 54400 typ host',
              'sdpMid': '0', 'sdpMLineIndex': 0, 'usernameFragment': 'a1b2'}
-
-
-@pytest.fixture
-async def people(server: Server) -> AsyncIterator[People]:
-    crowd = People(server)
-    yield crowd
-    await crowd.close()
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from .errors import SkyCallError
 from .relay import RedisRelay
 from .rooms import Member, RoomStore, Roster
 from .tickets import TicketMint
+from .transport import GuardedServer
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,8 @@ def create_server(store: RoomStore, mint: TicketMint, max_participants: int,
 
     ``relay`` carries events to the other workers (RedisRelay); None serves one process.
     """
-    server = socketio.AsyncServer(
+    server = GuardedServer(  # refuses binary and malformed frames, caps sockets per address (transport.py)
+        max_connections_per_address=MAX_CONNECTIONS_PER_ADDRESS,
         async_mode='asgi',
         client_manager=relay,
         cors_allowed_origins=None,  # same origin only: python-socketio's default, never '*'

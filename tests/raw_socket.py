@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from typing import Any
+from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -18,6 +18,25 @@ from websockets.exceptions import ConnectionClosed
 from tests.people import WAIT
 
 PATH = '/signal/socket.io/?EIO=4&transport=websocket'
+
+
+class ServerLog:
+    """The lines a server process writes to its log (tests/server.py) from the moment this is made."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.start = path.stat().st_size
+
+    def new_lines(self) -> list[str]:
+        with self.path.open() as file:
+            file.seek(self.start)
+            return file.read().splitlines()
+
+    def lines_about(self, address: str) -> list[str]:
+        return [line for line in self.new_lines() if address in line]
+
+    def tracebacks(self) -> list[str]:
+        return [line for line in self.new_lines() if 'Traceback' in line]
 
 
 class Refused(Exception):
@@ -117,7 +136,3 @@ async def open_many(url: str, address: str, count: int, parallel: int = 10,
     await asyncio.gather(*(one() for _ in range(count)))
     return opened, refused
 
-
-def frames_of(values: list[Any]) -> list[str]:
-    """Socket.io EVENT frames (engine.io MESSAGE '4' + socket.io EVENT '2') for each JSON value."""
-    return ['42' + json.dumps(value) for value in values]

@@ -15,28 +15,12 @@ import pytest
 
 from tests.conftest import new_address
 from tests.people import WAIT, People
-from tests.raw_socket import RawSocket
+from tests.raw_socket import RawSocket, ServerLog
 
 if TYPE_CHECKING:
     from tests.conftest import Server
 
 MB = 1024 * 1024
-
-
-class Log:
-    """The server's log from the moment this was made."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.start = path.stat().st_size
-
-    def new_lines(self) -> list[str]:
-        with self.path.open() as file:
-            file.seek(self.start)
-            return file.read().splitlines()
-
-    def lines_about(self, address: str) -> list[str]:
-        return [line for line in self.new_lines() if address in line]
 
 
 def resident_memory(pid: int) -> int:
@@ -64,7 +48,7 @@ async def attacker(server: Server, *, joined: bool = True) -> tuple[RawSocket, s
 
 async def test_a_million_binary_attachments_are_refused_not_kept(server: Server) -> None:
     socket, address = await attacker(server)
-    log = Log(server.log)
+    log = ServerLog(server.log)
     before = resident_memory(server.process.pid)
     # socket.io's BINARY_EVENT announcing 1,000,000 attachments, then the attachments themselves.
     assert await socket.send('451000000-["chat",{"_placeholder":true,"num":0}]')
@@ -98,11 +82,11 @@ async def test_a_million_binary_attachments_are_refused_not_kept(server: Server)
 ])
 async def test_a_malformed_frame_closes_the_connection_with_one_log_line(server: Server, frame: str | bytes) -> None:
     socket, address = await attacker(server)
-    log = Log(server.log)
+    log = ServerLog(server.log)
     assert await socket.send(frame)
     assert await socket.closed_within(WAIT), 'the connection stays open'
     assert len(log.lines_about(address)) == 1, log.new_lines()
-    assert not [line for line in log.new_lines() if 'Traceback' in line]
+    assert not log.tracebacks()
     await socket.close()
 
 
@@ -110,7 +94,7 @@ async def test_a_malformed_frame_closes_the_connection_with_one_log_line(server:
 async def test_a_malformed_frame_before_the_namespace_connect_closes_the_connection(server: Server,
                                                                                      frame: str) -> None:
     socket, address = await attacker(server, joined=False)
-    log = Log(server.log)
+    log = ServerLog(server.log)
     assert await socket.send(frame)
     assert await socket.closed_within(WAIT), 'the connection stays open'
     assert len(log.lines_about(address)) == 1, log.new_lines()

@@ -1,0 +1,92 @@
+"""Log and CPU floods (issue 11, item 2): malformed frames cannot fill the log or slow other people's calls.
+
+Before, every malformed frame logged a full traceback and the connection stayed open: 3 s of 11-byte
+frames from one socket without a ticket wrote 22 MB of log and delayed an unrelated call's signals by
+almost a second. Now the first such frame closes the connection with one log line, and refusals are
+logged at most LOG_BURST times per LOG_PERIOD per worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from skycall.transport import LOG_BURST
+from tests.conftest import new_address
+from tests.people import WAIT, People
+from tests.raw_socket import RawSocket, ServerLog
+
+if TYPE_CHECKING:
+    from tests.conftest import Server
+
+FLOOD_FRAME = '42["join",1'  # 11 bytes: an event whose JSON never ends
+FLOOD_SECONDS = 3.0
+OFFER = {'type': 'offer', 'sdp': 'v=0\r\no=- 46117317 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n'}
+
+
+@pytest.fixture
+async def people(server: Server) -> AsyncIterator[People]:
+    crowd = People(server)
+    yield crowd
+    await crowd.close()
+
+
+async def test_a_flood_of_malformed_frames_ends_at_the_first_one(server: Server, people: People) -> None:
+    room = await server.create_room()
+    ada = await people.join(room, 'Ada')
+    bob = await people.join(room, 'Bob', let_in_by=ada)
+    assert await ada.expect('peer-joined') == bob.you
+    address = new_address()
+    attacker = await RawSocket.open(server.url, address)
+    await attacker.join_namespace()  # no ticket: it never joins a room
+    log = ServerLog(server.log)
+
+    async def flood() -> int:
+        frames = 0
+        deadline = time.monotonic() + FLOOD_SECONDS
+        while time.monotonic() < deadline and not attacker.closed.is_set() and await attacker.send(FLOOD_FRAME):
+            frames += 1
+            if frames % 100 == 0:
+                await asyncio.sleep(0)  # let the attacker's reader see the close
+        return frames
+
+    async def signal_delays() -> list[float]:
+        delays = []
+        for _ in range(20):
+            sent = time.monotonic()
+            assert await ada.call('signal', {'to': bob.id, 'description': OFFER}) == {'ok': True}
+            assert await bob.expect('signal') == {'from': ada.id, 'description': OFFER}
+            delays.append(time.monotonic() - sent)
+        return delays
+
+    frames, delays = await asyncio.gather(flood(), signal_delays())
+    assert await attacker.closed_within(WAIT), f'the connection stayed open through {frames} frames'
+    assert len(log.lines_about(address)) == 1, log.new_lines()[:5]
+    assert not log.tracebacks()
+    assert statistics.median(delays) < 0.25, delays
+    await attacker.close()
+
+
+async def test_refusals_are_logged_a_limited_number_of_times(server: Server) -> None:
+    log = ServerLog(server.log)
+    address = new_address()
+    for _ in range(3 * LOG_BURST):  # one connection after another, each with one bad frame
+        attacker = await RawSocket.open(server.url, address)
+        await attacker.send(FLOOD_FRAME)
+        assert await attacker.closed_within(WAIT), 'the connection stays open'
+        await attacker.close()
+    lines = log.lines_about(address)
+    assert 1 <= len(lines) <= LOG_BURST, lines
+    assert not log.tracebacks()
+
+
+async def test_people_can_connect_after_the_floods(server: Server, people: People) -> None:
+    room = await server.create_room()
+    ada = await people.join(room, 'Ada')
+    await ada.say('after the flood')
+    assert (await ada.expect('chat'))['text'] == 'after the flood'

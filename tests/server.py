@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -21,9 +23,10 @@ def free_port() -> int:
 
 
 class SkyCallServer:
-    """``python main.py`` on a free port; ``url`` is where it answers."""
+    """``python main.py`` on a free port; ``url`` is where it answers. ``fd_limit`` (soft, hard) limits
+    its open files, for tests of file-descriptor exhaustion."""
 
-    def __init__(self, **settings: str) -> None:
+    def __init__(self, *, fd_limit: tuple[int, int] | None = None, **settings: str) -> None:
         self.port = free_port()
         self.url = f'http://127.0.0.1:{self.port}'
         env = {k: v for k, v in os.environ.items() if k != 'PYTEST_CURRENT_TEST'}  # else NiceGUI thinks it is tested
@@ -33,8 +36,9 @@ class SkyCallServer:
         self.log = (ROOT / '.pytest_cache' / f'server-{self.port}.log')
         self.log.parent.mkdir(exist_ok=True)
         self._log_file = self.log.open('w')
+        limit = fd_limit and partial(resource.setrlimit, resource.RLIMIT_NOFILE, fd_limit)  # in the child
         self.process = subprocess.Popen([sys.executable, str(ROOT / 'main.py')], cwd=ROOT, env=env,
-                                        stdout=self._log_file, stderr=subprocess.STDOUT)
+                                        stdout=self._log_file, stderr=subprocess.STDOUT, preexec_fn=limit)
         self._wait_until_healthy()
 
     def _wait_until_healthy(self, timeout: float = 30) -> None:

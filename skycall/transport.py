@@ -7,7 +7,7 @@ against a worker (issue 11):
   last one arrives (300 MB in 5 s). SkyCall never sends binary, so binary frames and packets are refused.
 - malformed frames: each one logged a full traceback and left the connection open (22 MB of log in
   3 s). A connection is now closed at its first malformed frame or packet, with one log line, and
-  those lines are rate-limited per worker (LogThrottle).
+  those lines are rate-limited per address and per worker (LogThrottle).
 - sockets that never connect to the namespace: the namespace counted connections per address, so a
   client holding bare engine.io sessions used up the worker's file descriptors. Sessions are counted
   and capped per address here, when engine.io opens them, and closed when they have not connected to
@@ -37,7 +37,7 @@ NAMESPACE_TIMEOUT = 5.0  # seconds from the engine.io handshake to the namespace
 CLIENT_FRAMES = frozenset('134')  # engine.io from a websocket client: CLOSE, PONG, MESSAGE (never binary)
 RESERVED_EVENTS = frozenset({'connect', 'disconnect', 'connect_error'})  # would call the namespace's own handlers
 MAX_EVENT_NAME = 32
-LOG_BURST = 20  # refusal lines per LOG_PERIOD per worker; the rest are counted in the next line
+LOG_BURST = 50  # refusal lines per LOG_PERIOD per worker, one per address; the rest are counted in the next line
 LOG_PERIOD = 10.0
 
 
@@ -50,24 +50,26 @@ class Refused(ValueError):
 
 
 class LogThrottle:
-    """At most ``burst`` warnings per ``period`` seconds; how many were left out is said in the next one."""
+    """Warnings about clients, at most one per key (an address) and ``burst`` in all per ``period`` seconds;
+    how many were left out is said in the next line."""
 
     def __init__(self, logger: logging.Logger, burst: int = LOG_BURST, period: float = LOG_PERIOD) -> None:
         self.logger = logger
         self.burst = burst
         self.period = period
         self._window = time.monotonic()
-        self._used = 0
+        self._keys: set[str] = set()  # logged in this window: at most ``burst``
         self._left_out = 0
 
-    def warning(self, message: str, *args: Any) -> None:
+    def warning(self, key: str, message: str, *args: Any) -> None:
         now = time.monotonic()
         if now - self._window >= self.period:
-            self._window, self._used = now, 0
-        if self._used >= self.burst:
+            self._window = now
+            self._keys.clear()
+        if key in self._keys or len(self._keys) >= self.burst:
             self._left_out += 1
             return
-        self._used += 1
+        self._keys.add(key)
         if self._left_out:
             message, args = f'{message} (and %d more not logged)', (*args, self._left_out)
             self._left_out = 0
@@ -131,20 +133,21 @@ class GuardedServer(socketio.AsyncServer):
     def note_refusal(self, eio_sid: str, reason: str) -> None:
         """Count a refused session and say so in one (rate-limited) log line, without a traceback."""
         self.counters[f'refused:{reason}'] += 1
-        self.log.warning('signaling: closed a connection from %s: %s', self._addresses.get(eio_sid, '?'), reason)
+        address = self._addresses.get(eio_sid, '?')
+        self.log.warning(address, 'signaling: closed a connection from %s: %s', address, reason)
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> bool | None:
         address = client_address(environ)
         if self._per_address[address] >= self.max_connections_per_address:
             self.counters['refused:connections'] += 1
-            self.log.warning('signaling: refused a connection from %s: %d already open',
+            self.log.warning(address, 'signaling: refused a connection from %s: %d already open',
                              address, self._per_address[address])
             return False  # engine.io answers the handshake with an error and drops the session
-        self._per_address[address] += 1
+        await super()._handle_eio_connect(eio_sid, environ)
+        self._per_address[address] += 1  # counted out in _handle_eio_disconnect, which engine.io now owes us
         self._addresses[eio_sid] = address
         loop = asyncio.get_running_loop()
         self._timers[eio_sid] = loop.call_later(self.namespace_timeout, self._check_namespace, eio_sid)
-        await super()._handle_eio_connect(eio_sid, environ)
         return None
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
@@ -155,6 +158,9 @@ class GuardedServer(socketio.AsyncServer):
             await self.refuse(eio_sid, error.reason if isinstance(error, Refused) else 'malformed packet')
             return
         if pkt.packet_type == packet.CONNECT:
+            if self.manager.sid_from_eio_sid(eio_sid, '/') is not None:
+                await self.refuse(eio_sid, 'second namespace connect')
+                return
             await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
         elif pkt.packet_type == packet.DISCONNECT:
             await self._handle_disconnect(eio_sid, pkt.namespace, self.reason.CLIENT_DISCONNECT)

@@ -3,12 +3,13 @@
 Before, every malformed frame logged a full traceback and the connection stayed open: 3 s of 11-byte
 frames from one socket without a ticket wrote 22 MB of log and delayed an unrelated call's signals by
 almost a second. Now the first such frame closes the connection with one log line, and refusals are
-logged at most LOG_BURST times per LOG_PERIOD per worker.
+logged at most once per address and LOG_BURST times in all per LOG_PERIOD per worker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import statistics
 import time
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from skycall.transport import LOG_BURST
+from skycall.transport import LOG_BURST, LOG_PERIOD
 from tests.conftest import new_address
 from tests.people import WAIT, People
 from tests.raw_socket import RawSocket, ServerLog
@@ -72,16 +73,35 @@ async def test_a_flood_of_malformed_frames_ends_at_the_first_one(server: Server,
     await attacker.close()
 
 
-async def test_refusals_are_logged_a_limited_number_of_times(server: Server) -> None:
-    log = ServerLog(server.log)
-    address = new_address()
-    for _ in range(3 * LOG_BURST):  # one connection after another, each with one bad frame
+async def refuse_one_after_another(server: Server, addresses: list[str]) -> float:
+    """A connection from each address in turn, each closed at its one bad frame; the seconds it took."""
+    started = time.monotonic()
+    for address in addresses:
         attacker = await RawSocket.open(server.url, address)
         await attacker.send(FLOOD_FRAME)
         assert await attacker.closed_within(WAIT), 'the connection stays open'
         await attacker.close()
-    lines = log.lines_about(address)
-    assert 1 <= len(lines) <= LOG_BURST, lines
+    return time.monotonic() - started
+
+
+def windows(seconds: float) -> int:
+    """How many of the log throttle's periods a stretch of ``seconds`` can touch."""
+    return math.ceil(seconds / LOG_PERIOD) + 1
+
+
+async def test_refusals_from_one_address_are_logged_once_a_period(server: Server) -> None:
+    log = ServerLog(server.log)
+    address = new_address()
+    seconds = await refuse_one_after_another(server, [address] * 60)
+    assert 1 <= len(log.lines_about(address)) <= windows(seconds), log.lines_about(address)
+    assert not log.tracebacks()
+
+
+async def test_refusals_from_many_addresses_are_logged_a_limited_number_of_times(server: Server) -> None:
+    log = ServerLog(server.log)
+    seconds = await refuse_one_after_another(server, [new_address() for _ in range(2 * LOG_BURST)])
+    lines = [line for line in log.new_lines() if 'signaling: ' in line]
+    assert LOG_BURST // 2 <= len(lines) <= LOG_BURST * windows(seconds), len(lines)
     assert not log.tracebacks()
 
 

@@ -65,11 +65,12 @@ async def test_a_flood_of_malformed_frames_ends_at_the_first_one(server: Server,
             delays.append(time.monotonic() - sent)
         return delays
 
+    quiet = statistics.median(await signal_delays())
     frames, delays = await asyncio.gather(flood(), signal_delays())
     assert await attacker.closed_within(WAIT), f'the connection stayed open through {frames} frames'
     assert len(log.lines_about(address)) == 1, log.new_lines()[:5]
     assert not log.tracebacks()
-    assert statistics.median(delays) < 0.25, delays
+    assert statistics.median(delays) < 2 * quiet + 0.1, (quiet, delays)  # the machine may be busy with other work
     await attacker.close()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 from pathlib import Path
 
 import socketio
@@ -98,7 +99,16 @@ async def _sweep(store: RoomStore, namespace: SignalingNamespace) -> None:
             log.warning('sweep failed: %s', error)
 
 
+def raise_file_limit() -> None:
+    """Every socket holds a file descriptor: take all the open files the system allows this process (the
+    soft limit is often 1,024; the per-address caps in transport.py then decide who gets them)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def main() -> None:
+    raise_file_limit()
     settings = get_settings()
     build(settings)
     ui.run(

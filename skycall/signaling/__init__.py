@@ -12,11 +12,14 @@ from ..protocol import MAX_FRAME
 from ..relay import RedisRelay
 from ..rooms import RoomStore
 from ..tickets import TicketMint
+from ..transport import GuardedServer
 from .namespace import SignalingNamespace, peer_key, room_key
+from .session import MAX_CONNECTIONS_PER_ADDRESS
 
 SOCKETIO_PATH = '/signal/socket.io'
 
-__all__ = ['SOCKETIO_PATH', 'SignalingNamespace', 'create_server', 'peer_key', 'room_key']
+__all__ = ['MAX_CONNECTIONS_PER_ADDRESS', 'SOCKETIO_PATH', 'SignalingNamespace', 'create_server', 'peer_key',
+           'room_key']
 
 
 def create_server(store: RoomStore, mint: TicketMint, max_participants: int,
@@ -25,7 +28,8 @@ def create_server(store: RoomStore, mint: TicketMint, max_participants: int,
 
     ``relay`` carries events to the other workers (RedisRelay); None serves one process.
     """
-    server = socketio.AsyncServer(
+    server = GuardedServer(  # refuses binary and malformed frames, caps sockets per address (transport.py)
+        max_connections_per_address=MAX_CONNECTIONS_PER_ADDRESS,
         async_mode='asgi',
         client_manager=relay,
         cors_allowed_origins=None,  # same origin only: python-socketio's default, never '*'

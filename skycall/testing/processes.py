@@ -5,10 +5,12 @@ process to answer.
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Self
 
@@ -76,6 +78,7 @@ class SkyCallProcess(ApiCalls):
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log = log_dir / f'skycall-{self.port}.log'
         self.process: subprocess.Popen[bytes] | None = None
+        self.fd_limit: tuple[int, int] | None = None
 
     @property
     def secret(self) -> str:
@@ -90,11 +93,17 @@ class SkyCallProcess(ApiCalls):
         env.update({'SKYCALL_HOST': self.host, 'SKYCALL_PORT': str(self.port)})
         return env
 
+    def limit_open_files(self, soft: int, hard: int) -> Self:
+        """Start the process with at most this many open files (for tests of file-descriptor exhaustion)."""
+        self.fd_limit = (soft, hard)
+        return self
+
     def start(self, wait: bool = True) -> Self:
         """Start the process (appending to its log); with ``wait``, return once /healthz answers."""
         with self.log.open('ab') as log:
+            limit = self.fd_limit and partial(resource.setrlimit, resource.RLIMIT_NOFILE, self.fd_limit)  # in the child
             self.process = subprocess.Popen([sys.executable, str(ROOT / 'main.py')], cwd=ROOT, env=self.env,  # noqa: S603
-                                            stdout=log, stderr=subprocess.STDOUT)
+                                            stdout=log, stderr=subprocess.STDOUT, preexec_fn=limit)
         if wait:
             try:
                 self.wait_until('/healthz')

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import ssl
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +13,8 @@ import pytest
 
 from tests.server import SkyCallServer
 
+# NiceGUI's simulated user (tests/test_pages.py, in this process) sends `Host: test`.
+os.environ.setdefault('SKYCALL_ALLOWED_HOSTS', 'test')
 SECRET = 'skycall-fast-tests-secret-0123456789'
 # Made once: httpx would otherwise load the CA bundle for every client it creates (about 50 ms each).
 TLS = ssl.create_default_context()

@@ -7,6 +7,7 @@ session (NiceGUI finds this SessionMiddleware and reuses it for its browser stor
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
@@ -49,6 +50,7 @@ HEADERS = {
 # own default buffer size. Without a limit a 200 MB body was read whole into memory.
 API_BODY_LIMIT = 16 * 1024
 BODY_LIMIT = 1024 * 1024
+log = logging.getLogger('skycall')
 # Load balancers probe these with whatever Host header they like (HAProxy's check sends none).
 UNCHECKED_HOST_PATHS = frozenset({'/healthz', '/readyz'})
 
@@ -62,6 +64,9 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(SameOriginApi)
     app.add_middleware(BodyLimit)
     app.add_middleware(HostCheck, allowed_hosts=settings.allowed_host_names)
+    if settings.host in {'0.0.0.0', '::'} and not settings.allowed_hosts:
+        log.warning('listening on %s with SKYCALL_ALLOWED_HOSTS unset: only requests for localhost are served; '
+                    'set it to the host name(s) people use', settings.host)
 
 
 def is_api(scope: Scope) -> bool:

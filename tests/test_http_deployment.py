@@ -5,6 +5,7 @@ Secure cookies over https, and no start without a shared secret when workers sha
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -155,3 +156,21 @@ def test_workers_sharing_redis_refuse_to_start_without_a_secret() -> None:
     assert process.returncode != 0
     assert b'SKYCALL_SECRET' in output
     assert b'Traceback' not in output
+
+
+def websocket_status(server: Server, path: str, host: str) -> bytes:
+    """The status line answering a websocket upgrade of ``path`` for ``host``."""
+    upgrade = (f'GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+               'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n')
+    with socket.create_connection(('127.0.0.1', server.port), timeout=5) as sock:
+        sock.sendall(upgrade.encode())
+        return sock.recv(65536).split(b'\r\n', 1)[0]
+
+
+@pytest.mark.parametrize('path', ['/signal/socket.io/?EIO=4&transport=websocket',
+                                  '/_nicegui_ws/socket.io/?EIO=4&transport=websocket'])
+def test_a_websocket_for_a_forged_host_is_refused(server: Server, path: str) -> None:
+    assert websocket_status(server, path, f'127.0.0.1:{server.port}').startswith(b'HTTP/1.1 101')
+    refused = websocket_status(server, path, 'evil.example')
+    assert refused.startswith(b'HTTP/1.1 4'), refused  # not 101 Switching Protocols
+    assert 'Traceback' not in server.log.read_text()

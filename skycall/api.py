@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from .addresses import client_key
 from .calls import Calls
 from .errors import SkyCallError
 
@@ -15,7 +17,22 @@ STATUS = {'no-such-room': 404, 'bad-message': 400, 'too-large': 400, 'rate-limit
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else '?'
+    """The key this request's client is counted under by per-address limits (an IPv6 /64 is one)."""
+    return client_key(request.client.host) if request.client else '?'
+
+
+async def json_body(request: Request) -> Any:
+    """The request's body as JSON, or None for anything that is not valid JSON in UTF-8.
+
+    Refused here rather than failing later with a 500: nesting deeper than Python's recursion limit
+    (RecursionError), and lone surrogates (``"\\ud800"``), which JSON allows but UTF-8 cannot carry.
+    """
+    try:
+        body = json.loads(await request.body())
+        json.dumps(body, ensure_ascii=False).encode()
+    except (ValueError, RecursionError):  # UnicodeError is a ValueError
+        return None
+    return body
 
 
 Readiness = Callable[[], Awaitable[dict[str, bool]]]
@@ -31,10 +48,7 @@ def register(app: FastAPI, calls: Calls, readiness: Readiness) -> None:
 
     @app.post('/api/rooms/{room}/tickets', response_model=None)
     async def create_ticket(room: str, request: Request) -> dict[str, str] | JSONResponse:
-        try:
-            body: Any = await request.json()
-        except ValueError:
-            body = None
+        body = await json_body(request)
         try:
             ticket = await calls.ticket(room, body.get('name') if isinstance(body, dict) else None)
         except SkyCallError as error:

@@ -11,7 +11,7 @@ import socketio
 from nicegui import app, ui
 from nicegui.storage import Storage
 
-from . import api
+from . import api, security
 from .calls import Calls
 from .config import Settings, get_settings
 from .echo import EchoLine
@@ -19,7 +19,6 @@ from .pages import call, echo, home
 from .redis_store import RedisRoomStore
 from .relay import RedisRelay
 from .rooms import MemoryRoomStore, RoomStore
-from .security import SecurityHeaders
 from .signaling import SOCKETIO_PATH, SignalingNamespace, create_server
 from .tickets import TicketMint
 
@@ -36,7 +35,7 @@ def build(settings: Settings) -> Calls:
     # Starlette's Mount keeps the full path in scope['path'], so engine.io is given the full path.
     app.mount('/signal', socketio.ASGIApp(signaling, socketio_path=SOCKETIO_PATH))
     app.add_static_files('/assets', ASSETS)
-    app.add_middleware(SecurityHeaders)
+    security.install(app, settings)
     app.colors(primary='#2563eb')  # for every page, set at startup (ui.colors would load one more script)
     app.on_startup(store.start)
     app.on_shutdown(store.close)
@@ -110,6 +109,8 @@ def raise_file_limit() -> None:
 def main() -> None:
     raise_file_limit()
     settings = get_settings()
+    if problem := settings.startup_problem():
+        raise SystemExit(f'SkyCall cannot start: {problem}')
     build(settings)
     ui.run(
         host=settings.host,
@@ -123,4 +124,5 @@ def main() -> None:
         reload=False,
         uvicorn_logging_level='warning',
         ws_max_size=128 * 1024,  # no client sends big frames; signaling itself stops at 64 KiB
+        forwarded_allow_ips=settings.forwarded_allow_ips,  # whose X-Forwarded-For/-Proto to believe
     )

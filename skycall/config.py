@@ -46,10 +46,34 @@ class Settings(BaseSettings):
     # Let the server's Python peers (the echo line) send connectivity checks to private, loopback and
     # link-local addresses that the other side lists. Off: anyone could make the server probe its own LAN.
     allow_private_candidates: bool = False
+    # Host names the site answers to, comma-separated ("*" answers any). The invite link is built from
+    # the Host header, so a forged one must not be served. localhost, 127.0.0.1, ::1 and `host` always count.
+    allowed_hosts: str = Field('', max_length=4096)
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto uvicorn believes (comma-separated addresses or
+    # networks, "*" any). Unbelieved, everyone behind the proxy shares the proxy's address and its limits.
+    forwarded_allow_ips: str = Field('127.0.0.1', max_length=4096)
 
     @property
     def ice_server_urls(self) -> list[str]:
         return [url.strip() for url in self.ice_servers.split(',') if url.strip()]
+
+    @property
+    def allowed_host_names(self) -> list[str]:
+        """The Host header values served (lower case, IPv6 literals in brackets as Host carries them)."""
+        names = [name.strip().lower() for name in self.allowed_hosts.split(',') if name.strip()]
+        if '*' in names:
+            return ['*']
+        listen = [] if self.host in {'0.0.0.0', '::', ''} else [self.host.lower()]
+        hosts = ['localhost', '127.0.0.1', '::1', *listen, *names]
+        return list(dict.fromkeys(f'[{h.strip("[]")}]' if ':' in h else h for h in hosts))
+
+    def startup_problem(self) -> str | None:
+        """Why this configuration must not start, or None."""
+        if self.redis_url and 'secret' not in self.model_fields_set:
+            return ('SKYCALL_REDIS_URL is set but SKYCALL_SECRET is not: workers sharing Redis must share one '
+                    'secret (16+ characters), or each refuses the tickets and storage the others sign. '
+                    'Set SKYCALL_SECRET to the same value on every worker.')
+        return None
 
 
 @lru_cache(maxsize=1)

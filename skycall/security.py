@@ -1,10 +1,25 @@
-"""HTTP response headers that narrow what a page can do if user text ever slipped through as markup."""
+"""The HTTP side's defences: response headers, body limits, Host and same-origin checks, secure cookies.
+
+``install`` registers them all; every one is pure ASGI except the header one, so none of them buffers
+a response. Order, outermost first: Host check, body limit, same-origin /api, headers, secure cookies,
+session (NiceGUI finds this SessionMiddleware and reuses it for its browser storage).
+"""
 
 from __future__ import annotations
 
+import logging
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .config import Settings
 
 # NiceGUI compiles Vue templates in the browser and injects inline scripts, hence 'unsafe-eval' and
 # 'unsafe-inline' for scripts. What the policy still buys: no connection, image or media from any
@@ -31,10 +46,168 @@ HEADERS = {
     'Permissions-Policy': 'camera=(self), microphone=(self), display-capture=(self), geolocation=()',
 }
 
+# The API's bodies are a name at most; anything else (NiceGUI's long-polling fallback) gets engine.io's
+# own default buffer size. Without a limit a 200 MB body was read whole into memory.
+API_BODY_LIMIT = 16 * 1024
+BODY_LIMIT = 1024 * 1024
+log = logging.getLogger('skycall')
+# Load balancers probe these with whatever Host header they like (HAProxy's check sends none).
+UNCHECKED_HOST_PATHS = frozenset({'/healthz', '/readyz'})
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Register every middleware of this module on ``app``, in the order the module docstring gives."""
+    # Starlette puts each added middleware outside the ones before it: innermost first.
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret)
+    app.add_middleware(SecureCookies)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SameOriginApi)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(HostCheck, allowed_hosts=settings.allowed_host_names)
+    if settings.host in {'0.0.0.0', '::'} and not settings.allowed_hosts:
+        log.warning('listening on %s with SKYCALL_ALLOWED_HOSTS unset: only requests for localhost are served; '
+                    'set it to the host name(s) people use', settings.host)
+
+
+def is_api(scope: Scope) -> bool:
+    return str(scope.get('path', '')).startswith('/api/')
+
+
+def refusal(status: int, code: str, message: str) -> JSONResponse:
+    """A refusal in the API's error shape (``{"ok": false, "code", "message"}``)."""
+    return JSONResponse({'ok': False, 'code': code, 'message': message}, status_code=status)
+
 
 class SecurityHeaders(BaseHTTPMiddleware):
+    """Adds HEADERS to every response that does not set them itself."""
+
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         response = await call_next(request)
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         return response
+
+
+class BodyLimit:
+    """413 for a body over its limit: at once for a declared Content-Length, as it arrives for a chunked one.
+
+    The body is read (up to the limit) before the app sees the request and handed on in one piece: no
+    endpoint can then read more than the limit, and a refusal never has to interrupt a running endpoint.
+    """
+
+    def __init__(self, app: ASGIApp, api_limit: int = API_BODY_LIMIT, limit: int = BODY_LIMIT) -> None:
+        self.app = app
+        self.api_limit = api_limit
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope['type'] != 'http':
+            await self.app(scope, receive, send)
+            return
+        limit = self.api_limit if is_api(scope) else self.limit
+        declared = Headers(scope=scope).get('content-length', '')
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(limit, scope, receive, send)
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message['type'] != 'http.request':  # the client went away: the app sees that too
+                await self.app(scope, _replay([message], receive), send)
+                return
+            body += message.get('body', b'')
+            if len(body) > limit:
+                await self._refuse(limit, scope, receive, send)
+                return
+            if not message.get('more_body', False):
+                break
+        whole: Message = {'type': 'http.request', 'body': bytes(body), 'more_body': False}
+        await self.app(scope, _replay([whole], receive), send)
+
+    @staticmethod
+    async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
+        await refusal(413, 'too-large', f'The request body is larger than {limit // 1024} KiB.')(scope, receive, send)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A ``receive`` that returns ``messages`` first, then whatever the server sends (a disconnect)."""
+    pending = list(messages)
+
+    async def replaying_receive() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replaying_receive
+
+
+class SameOriginApi:
+    """Refuses /api requests that change something when a browser says they come from another site.
+
+    Browsers send Sec-Fetch-Site (and Origin) with every POST; clients that are not browsers (the bot)
+    send neither and are let through. Without this, any web page could make its visitors' browsers
+    create rooms and take tickets under their addresses' limits.
+    """
+
+    SAFE_METHODS = frozenset({'GET', 'HEAD', 'OPTIONS'})
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope['type'] == 'http' and is_api(scope) and scope['method'] not in self.SAFE_METHODS:
+            if self._cross_site(Headers(scope=scope)):
+                response = refusal(403, 'bad-message', 'Requests from other sites are refused.')
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _cross_site(headers: Headers) -> bool:
+        site = headers.get('sec-fetch-site')
+        if site is not None and site not in {'same-origin', 'none'}:
+            return True
+        origin = headers.get('origin')
+        if origin is None:
+            return False
+        # Scheme and port may differ behind a TLS-terminating proxy; the host:port the browser used may not.
+        return urlsplit(origin).netloc.lower() != headers.get('host', '').lower()
+
+
+class SecureCookies:
+    """Marks every cookie ``Secure`` when the request came over https (directly or via a trusted proxy)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope['type'] != 'http' or scope.get('scheme') != 'https':
+            await self.app(scope, receive, send)
+            return
+
+        async def secure_send(message: Message) -> None:
+            if message['type'] == 'http.response.start':
+                headers = MutableHeaders(scope=message)
+                cookies = headers.getlist('set-cookie')
+                if cookies:
+                    del headers['set-cookie']
+                    for cookie in cookies:
+                        secure = 'secure' in (part.strip().lower() for part in cookie.split(';'))
+                        headers.append('set-cookie', cookie if secure else f'{cookie}; Secure')
+            await send(message)
+
+        await self.app(scope, receive, secure_send)
+
+
+class HostCheck(TrustedHostMiddleware):
+    """Starlette's Host check (400 for a Host not configured), except for the health probes.
+
+    The invite link a page shows is built from the Host header: a forged one must not be served.
+    """
+
+    def __init__(self, app: ASGIApp, allowed_hosts: list[str]) -> None:
+        super().__init__(app, allowed_hosts=allowed_hosts, www_redirect=False)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope['type'] == 'http' and scope.get('path') in UNCHECKED_HOST_PATHS:
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)

@@ -5,6 +5,7 @@ The helpers behind them live in skycall.testing (also used by the end-to-end tes
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -13,6 +14,8 @@ from skycall.testing.people import People, Server
 from skycall.testing.processes import SkyCallProcess
 from skycall.testing.redis_process import RedisProcess
 
+# NiceGUI's simulated user (tests/test_pages.py, in this process) sends `Host: test`.
+os.environ.setdefault('SKYCALL_ALLOWED_HOSTS', 'test')
 SECRET = 'skycall-fast-tests-secret-0123456789'
 
 

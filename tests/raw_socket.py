@@ -21,7 +21,7 @@ PATH = '/signal/socket.io/?EIO=4&transport=websocket'
 
 
 class ServerLog:
-    """The lines a server process writes to its log (tests/server.py) from the moment this is made."""
+    """The lines a server process writes to its log (SkyCallProcess.log) from the moment this is made."""
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -31,6 +31,8 @@ import socketio
 from engineio.async_drivers import asgi
 from socketio import packet
 
+from .addresses import client_key
+
 log = logging.getLogger(__name__)
 
 NAMESPACE_TIMEOUT = 5.0  # seconds from the engine.io handshake to the namespace connect (clients send it at once)
@@ -104,9 +106,9 @@ class StrictPacket(packet.Packet):
 
 
 def client_address(environ: dict[str, Any]) -> str:
-    """The peer address of the socket's HTTP request, as the namespace keys its own limits."""
+    """The key of the socket's client address for per-address limits (an IPv6 /64 is one address)."""
     client = environ.get('asgi.scope', {}).get('client') or ('?', 0)
-    return str(client[0])
+    return client_key(str(client[0]))
 
 
 class GuardedServer(socketio.AsyncServer):

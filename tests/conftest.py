@@ -5,15 +5,40 @@ The helpers behind them live in skycall.testing (also used by the end-to-end tes
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import re
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
+from nicegui.testing import User
 
 from skycall.testing.people import People, Server
 from skycall.testing.processes import SkyCallProcess
 from skycall.testing.redis_process import RedisProcess
 
 SECRET = 'skycall-fast-tests-secret-0123456789'
+# What the pages run to store what a browser remembers (skycall/pages/memory.py).
+COOKIE_WRITE = re.compile(r'document\.cookie = "([^=;"]+)=([^;"]*);')
+
+
+def with_cookie_writes(user: User) -> User:
+    """NiceGUI's simulated browser runs no JavaScript: have it do what the pages' cookie writes do."""
+    def store(match: re.Match[str]) -> None:
+        user.http_client.cookies.set(match.group(1), match.group(2))
+
+    user.javascript_rules[COOKIE_WRITE] = store
+    return user
+
+
+@pytest.fixture
+def user(user: User) -> User:
+    """NiceGUI's simulated user (in-process, no browser), whose cookies the pages can write."""
+    return with_cookie_writes(user)
+
+
+@pytest.fixture
+def create_user(create_user: Callable[[], User]) -> Callable[[], User]:
+    """Makes simulated users like ``user``."""
+    return lambda: with_cookie_writes(create_user())
 
 
 @pytest.fixture(scope='module')

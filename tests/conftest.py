@@ -5,7 +5,6 @@ The helpers behind them live in skycall.testing (also used by the end-to-end tes
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
@@ -14,19 +13,9 @@ from nicegui.testing import User
 from skycall.testing.people import People, Server
 from skycall.testing.processes import SkyCallProcess
 from skycall.testing.redis_process import RedisProcess
+from tests.cookies import with_cookie_writes
 
 SECRET = 'skycall-fast-tests-secret-0123456789'
-# What the pages run to store what a browser remembers (skycall/pages/memory.py).
-COOKIE_WRITE = re.compile(r'document\.cookie = "([^=;"]+)=([^;"]*);')
-
-
-def with_cookie_writes(user: User) -> User:
-    """NiceGUI's simulated browser runs no JavaScript: have it do what the pages' cookie writes do."""
-    def store(match: re.Match[str]) -> None:
-        user.http_client.cookies.set(match.group(1), match.group(2))
-
-    user.javascript_rules[COOKIE_WRITE] = store
-    return user
 
 
 @pytest.fixture

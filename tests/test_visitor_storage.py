@@ -13,6 +13,7 @@ import httpx
 import pytest
 import redis
 
+from deploy.cluster import REDIS_CLIENTS_PER_WORKER, check_maxclients
 from skycall.testing.people import People
 from skycall.testing.processes import SkyCallProcess
 from skycall.testing.redis_process import RedisProcess
@@ -81,6 +82,7 @@ async def test_cookieless_requests_open_no_redis_connections(redis_mode: SkyCall
 
     after = redis_clients(redis_server)
     assert after <= before + 2, f'{VISITS} cookieless requests raised Redis clients from {before} to {after}'
+    assert after <= REDIS_CLIENTS_PER_WORKER, 'deploy/cluster.py tells Redis to expect fewer'
     assert not [r.request.url.path for r in responses if 'set-cookie' in r.headers], 'nothing stored before Join'
 
 
@@ -119,3 +121,15 @@ def test_cookieless_invite_visits_leave_no_files(tmp_path: Path) -> None:
     # Stopped (SIGTERM): NiceGUI's shutdown waits for the storage writes still under way.
     written = list(storage.rglob('*')) if storage.exists() else []
     assert not written, f'files in NiceGUI storage after 200 visits: {len(written)}'
+
+
+def test_the_cluster_warns_of_a_redis_that_takes_too_few_clients(redis_server: RedisProcess) -> None:
+    with redis.Redis.from_url(redis_server.url) as client:
+        original = client.config_get('maxclients')['maxclients']
+        try:
+            client.config_set('maxclients', 100)
+            assert check_maxclients(redis_server.url, workers=1) is None
+            warning = check_maxclients(redis_server.url, workers=3)
+            assert warning is not None and 'maxclients is 100' in warning
+        finally:
+            client.config_set('maxclients', original)

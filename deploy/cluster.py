@@ -13,8 +13,31 @@ import os
 import secrets
 import signal
 
+import redis
+
 from skycall.testing.cluster import Cluster
 from skycall.testing.processes import ROOT
+
+# Redis connections one worker holds: the store's pool (one per Redis command in flight: a handful at
+# ordinary load, more during a burst of page loads), the relay's listener and publisher, python-socketio's
+# manager. Nothing per visitor: browsers remember their own state (skycall/pages/memory.py). Redis's
+# `maxclients` (10000 by default) should exceed workers x this, with room for bursts and for redis-cli.
+REDIS_CLIENTS_PER_WORKER = 32
+
+
+def check_maxclients(url: str, workers: int) -> str | None:
+    """A warning when Redis at ``url`` accepts fewer clients than ``workers`` workers expect, else None."""
+    try:
+        with redis.Redis.from_url(url, socket_timeout=2) as client:
+            maxclients = int(client.config_get('maxclients')['maxclients'])
+    except (redis.RedisError, KeyError, ValueError):
+        return None  # CONFIG disabled (a managed Redis, say): nothing to compare with
+    needed = 2 * workers * REDIS_CLIENTS_PER_WORKER
+    if maxclients < needed:
+        return (f'Redis maxclients is {maxclients}: {workers} workers use up to about '
+                f'{workers * REDIS_CLIENTS_PER_WORKER} connections, with bursts up to {needed}; raise it '
+                f'(redis.conf: maxclients {needed} or more).')
+    return None
 
 
 def main() -> None:
@@ -31,6 +54,9 @@ def main() -> None:
     # alone and leaving them running.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
+        warning = check_maxclients(args.redis_url, args.workers)
+        if warning:
+            print(f'Warning: {warning}', flush=True)
         cluster.start()
         print(f'SkyCall: {args.workers} workers behind HAProxy on {cluster.url} (logs in .cluster/). Ctrl-C stops.',
               flush=True)

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import socketio
 from nicegui import app, ui
-from nicegui.storage import Storage
 
 from . import api, security
 from .calls import Calls
 from .config import Settings, get_settings
 from .echo import EchoLine
-from .pages import call, echo, home
+from .pages import call_routes, echo, home, memory
 from .redis_store import RedisRoomStore
 from .relay import RedisRelay
 from .rooms import MemoryRoomStore, RoomStore
@@ -30,6 +29,7 @@ SWEEP_SECONDS = 3.0
 def build(settings: Settings) -> Calls:
     """Create the store and the services, mount the signaling server, register API and pages."""
     store, relay = _state(settings)
+    _browser_storage(settings.secret)
     calls = Calls(store, TicketMint(settings.secret, settings.ticket_max_age_seconds))
     signaling, namespace = create_server(store, calls.mint, settings.max_participants, relay)
     # Starlette's Mount keeps the full path in scope['path'], so engine.io is given the full path.
@@ -56,8 +56,9 @@ def build(settings: Settings) -> Calls:
     api.register(app, calls, readiness)
     ice_servers = [{'urls': url} for url in settings.ice_server_urls]
     home.register(calls)
-    call.register(calls, ice_servers, ticket_refresh_seconds=settings.ticket_max_age_seconds / 3,
-                  ring_timeout_seconds=settings.ring_timeout_seconds, max_participants=settings.max_participants)
+    call_routes.register(calls, ice_servers, ticket_refresh_seconds=settings.ticket_max_age_seconds / 3,
+                         ring_timeout_seconds=settings.ring_timeout_seconds,
+                         max_participants=settings.max_participants)
     line = EchoLine.from_settings(calls, settings)
     app.on_shutdown(line.close)
     echo.register(line, ice_servers)
@@ -70,12 +71,22 @@ def _state(settings: Settings) -> tuple[RoomStore, RedisRelay | None]:
         return MemoryRoomStore(settings.room_ttl_seconds), None
     store = RedisRoomStore.from_url(settings.redis_url, prefix=settings.redis_prefix,
                                     room_ttl_seconds=settings.room_ttl_seconds, worker_id=settings.worker_id)
-    # NiceGUI's per-user storage (names, peer ids) must be shared by the workers too.
-    Storage.redis_url = settings.redis_url
-    Storage.redis_key_prefix = f'{settings.redis_prefix}nicegui:'
     # The relay addresses workers by the ids the store records with each member.
     return store, RedisRelay(settings.redis_url, channel=f'{settings.redis_prefix}socketio',
                              worker_id=settings.worker_id)
+
+
+def _browser_storage(secret: str) -> None:
+    """What a browser remembers is a signed cookie of SkyCall's own (pages/memory.py), written on Join.
+
+    NiceGUI's user storage is off (no storage_secret in ui.run): its middleware would create a storage
+    for every request, a file in memory mode, or a Redis connection with a key that never expires. Its
+    storage is not given Redis either: tab storage there would be a Redis client and key per page.
+    """
+    memory.configure(secret)
+    # NiceGUI keeps a tab storage (an empty dict here, SkyCall stores nothing in it) for every browser tab
+    # that opened a page, 30 days by default: an hour after its last change is plenty.
+    app.storage.max_tab_storage_age = 3600
 
 
 def _start_relay(server: socketio.AsyncServer) -> None:
@@ -117,7 +128,6 @@ def main() -> None:
         port=settings.port,
         title='SkyCall',
         favicon=(ASSETS / 'logo.svg').read_text(),  # inline in each page: no /favicon.ico request
-        storage_secret=settings.secret,
         reconnect_timeout=settings.reconnect_timeout_seconds,
         show=False,
         tailwind=False,  # SkyCall's few utility classes are its own CSS (pages/frame.py)

@@ -23,7 +23,7 @@ class Settings(BaseSettings):
 
     host: str = '127.0.0.1'
     port: int = Field(8080, ge=1, le=65535)
-    # Signs join tickets and NiceGUI's browser storage. Without one, a random secret is made at start:
+    # Signs join tickets and what browsers remember (pages/memory.py). Without one, a random secret is made at start:
     # fine for one process, but several workers must share one.
     secret: str = Field(default_factory=lambda: secrets.token_urlsafe(32), min_length=16)
     # Several workers: room state, chat history and the relay between workers live in this Redis.

@@ -1,8 +1,9 @@
-"""The HTTP side's defences: response headers, body limits, Host and same-origin checks, secure cookies.
+"""The HTTP side's defences: response headers, body limits, Host and same-origin checks.
 
 ``install`` registers them all; every one is pure ASGI except the header one, so none of them buffers
-a response. Order, outermost first: Host check, body limit, same-origin /api, headers, secure cookies,
-session (NiceGUI finds this SessionMiddleware and reuses it for its browser storage).
+a response. Order, outermost first: Host check, body limit, same-origin /api, headers. The server sets
+no cookie at all (no session, no per-visitor storage): the one cookie SkyCall has is written by the page
+on Join (pages/memory.py), ``Secure`` when the page came over https.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ import logging
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -58,8 +58,6 @@ UNCHECKED_HOST_PATHS = frozenset({'/healthz', '/readyz'})
 def install(app: FastAPI, settings: Settings) -> None:
     """Register every middleware of this module on ``app``, in the order the module docstring gives."""
     # Starlette puts each added middleware outside the ones before it: innermost first.
-    app.add_middleware(SessionMiddleware, secret_key=settings.secret)
-    app.add_middleware(SecureCookies)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(SameOriginApi)
     app.add_middleware(BodyLimit)
@@ -170,31 +168,6 @@ class SameOriginApi:
             return False
         # Scheme and port may differ behind a TLS-terminating proxy; the host:port the browser used may not.
         return urlsplit(origin).netloc.lower() != headers.get('host', '').lower()
-
-
-class SecureCookies:
-    """Marks every cookie ``Secure`` when the request came over https (directly or via a trusted proxy)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope['type'] != 'http' or scope.get('scheme') != 'https':
-            await self.app(scope, receive, send)
-            return
-
-        async def secure_send(message: Message) -> None:
-            if message['type'] == 'http.response.start':
-                headers = MutableHeaders(scope=message)
-                cookies = headers.getlist('set-cookie')
-                if cookies:
-                    del headers['set-cookie']
-                    for cookie in cookies:
-                        secure = 'secure' in (part.strip().lower() for part in cookie.split(';'))
-                        headers.append('set-cookie', cookie if secure else f'{cookie}; Secure')
-            await send(message)
-
-        await self.app(scope, receive, secure_send)
 
 
 class HostCheck(TrustedHostMiddleware):

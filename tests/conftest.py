@@ -6,17 +6,31 @@ The helpers behind them live in skycall.testing (also used by the end-to-end tes
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
+from nicegui.testing import User
 
 from skycall.testing.people import People, Server
 from skycall.testing.processes import SkyCallProcess
 from skycall.testing.redis_process import RedisProcess
+from tests.cookies import with_cookie_writes
 
 # NiceGUI's simulated user (tests/test_pages.py, in this process) sends `Host: test`.
 os.environ.setdefault('SKYCALL_ALLOWED_HOSTS', 'test')
 SECRET = 'skycall-fast-tests-secret-0123456789'
+
+
+@pytest.fixture
+def user(user: User) -> User:
+    """NiceGUI's simulated user (in-process, no browser), whose cookies the pages can write."""
+    return with_cookie_writes(user)
+
+
+@pytest.fixture
+def create_user(create_user: Callable[[], User]) -> Callable[[], User]:
+    """Makes simulated users like ``user``."""
+    return lambda: with_cookie_writes(create_user())
 
 
 @pytest.fixture(scope='module')

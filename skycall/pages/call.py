@@ -1,11 +1,10 @@
-"""The call page (``/call/<room>``) and the invite landing page (``/dial/<room>``)."""
+"""The call page itself: the video, its buttons and the chat (call_routes.py serves it at /dial and /call)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
-from nicegui import app, events, ui
+from nicegui import events, ui
 
 from ..calls import Calls
 from ..components.call_events import (
@@ -21,82 +20,12 @@ from ..components.call_events import (
 from ..components.call_view import JOIN_REFUSALS, CallView
 from ..errors import MESSAGES
 from ..icons import ICONS
-from ..protocol import new_peer_id
 from ..tickets import Ticket
-from . import frame
-from .call_style import CSS
+from . import frame, memory
 from .chat import ChatPanel
 
 CALL_ENDED_SECONDS = 20
 DECLINED_SECONDS = 6
-
-
-def register(calls: Calls, ice_servers: list[dict[str, Any]], ticket_refresh_seconds: float,
-             ring_timeout_seconds: float, max_participants: int) -> None:
-    @ui.page('/dial/{room}')
-    async def dial(room: str, request: Request) -> None:
-        """The invite: the call page itself, behind a "Your name" dialog.
-
-        Camera and signaling start at once, while the person types their name (they see themselves
-        behind the dialog); Join only hands the element its ticket. No second page load stands between
-        the invite and the call, and the address becomes /call/<room> so a reload stays in the call.
-        """
-        if not await calls.exists(room):
-            frame.not_found()
-            return
-        if await _no_seat_left(calls, room, max_participants):
-            show_call_full(max_participants)
-            return
-        frame.theme('Join a call')
-        ui.add_css(CSS)
-        frame.header()
-        page = CallPage(calls, None, ice_servers, invite=_invite(request, room),
-                        ticket_refresh_seconds=ticket_refresh_seconds, ring_timeout_seconds=ring_timeout_seconds)
-
-        async def enter(name: str) -> None:
-            page.start(await calls.ticket(room, name, _peer_id_for(room)))
-            ui.page_title('Call · SkyCall')
-            ui.navigate.history.replace(f'/call/{room}')
-            dialog.delete()  # gone at once (closing would leave it in the page while it fades); last
-
-        async def leave() -> None:
-            if page.ticket is None:  # closed without joining
-                await page.view.hang_up()
-                frame.go_home()
-
-        dialog, _ = frame.name_dialog('Join a call', 'Join', enter)
-        dialog.props('persistent transition-show=none')  # there as the page appears: no zoom to wait for
-        dialog.on('hide', leave)
-        dialog.open()
-
-    @ui.page('/call/{room}')
-    async def call(room: str, request: Request) -> None:
-        if not await calls.exists(room):
-            frame.not_found()
-            return
-        name = frame.stored_name()
-        if not name:
-            ui.navigate.to(f'/dial/{room}')
-            return
-        if await _no_seat_left(calls, room, max_participants):
-            show_call_full(max_participants)
-            return
-        ticket = await calls.ticket(room, name, _peer_id_for(room))
-        frame.theme('Call')
-        ui.add_css(CSS)
-        frame.header()
-        CallPage(calls, ticket, ice_servers, invite=_invite(request, room),
-                 ticket_refresh_seconds=ticket_refresh_seconds, ring_timeout_seconds=ring_timeout_seconds)
-
-
-async def _no_seat_left(calls: Calls, room: str, max_participants: int) -> bool:
-    """Every seat taken by someone else (this browser's own seat, after a reload, does not count)."""
-    peer = _peer_id_for(room)
-    return len([m for m in await calls.store.members(room) if m.id != peer]) >= max_participants
-
-
-def _invite(request: Request, room: str) -> str:
-    return f'{str(request.base_url).rstrip("/")}/dial/{room}'
 
 
 def show_call_full(max_participants: int) -> None:
@@ -105,18 +34,6 @@ def show_call_full(max_participants: int) -> None:
     frame.header()
     fit = 'Only one person fits' if max_participants == 1 else f'Only {max_participants} people fit'
     frame.message_screen(MESSAGES['room-full'], f'{fit} in a call.')
-
-
-def _peer_id_for(room: str) -> str:
-    """The same browser keeps its peer id in a room, so a reload replaces its seat (no ghost)."""
-    peers = dict(app.storage.user.get('peers') or {})
-    peer = peers.get(room)
-    if not isinstance(peer, str):
-        peer = new_peer_id()
-        peers = dict(list(peers.items())[-19:])  # remember the last 20 rooms only
-        peers[room] = peer
-        app.storage.user['peers'] = peers
-    return peer
 
 
 class CallPage:
@@ -136,7 +53,7 @@ class CallPage:
         with ui.element('div').classes('skycall-call'):
             with ui.element('section').classes('skycall-video-area').props('aria-label="Video"'):
                 with ui.element('div').classes('skycall-stage-wrap'):
-                    ring = bool(app.storage.user.get('ring', False))
+                    ring = memory.recall().ring
                     CallView.early_start()
                     self.view = CallView(calls.sign(ticket) if ticket else '', ice_servers, ring=ring)
                     self.view.classes('skycall-stage')
@@ -285,9 +202,9 @@ class CallPage:
     def media_error(self, e: MediaErrorEvent) -> None:
         frame.notify(e.message, type='warning', timeout=10000)
 
-    def set_ring(self, e: events.ValueChangeEventArguments) -> None:
-        app.storage.user['ring'] = bool(e.value)
+    async def set_ring(self, e: events.ValueChangeEventArguments) -> None:
         self.view.set_ring(bool(e.value))
+        await memory.remember(memory.recall().ringing(bool(e.value)))
 
     async def hang_up(self) -> None:
         await self.view.hang_up()

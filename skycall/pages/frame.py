@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from nicegui import app, ui
+from nicegui import ui
 
 from ..errors import MESSAGES
 from ..icons import NOTIFY_ICONS
 from ..protocol import MAX_NAME, NewTicket, parse
+from . import memory
 
 # The app's own small stylesheet instead of Tailwind's in-browser compiler (67 KiB, and a long task at
 # every page load): the few type sizes, colours and spacings SkyCall uses, with Tailwind's values.
@@ -65,8 +66,8 @@ def logo(classes: str, alt: str = 'SkyCall logo') -> None:
 
 
 def stored_name() -> str:
-    name = app.storage.user.get('name', '')
-    return name if isinstance(name, str) else ''
+    """The name this browser remembers ('' for someone new)."""
+    return memory.recall().name
 
 
 def check_name(value: str | None) -> str | None:
@@ -86,10 +87,6 @@ def check_name(value: str | None) -> str | None:
 def name_input() -> ui.input:
     return ui.input('Your name', value=stored_name(), validation=check_name).props(
         f'maxlength={MAX_NAME} autofocus outlined dark').classes('full-width')
-
-
-def remember_name(name: str) -> None:
-    app.storage.user['name'] = name.strip()
 
 
 def not_found() -> None:
@@ -117,14 +114,13 @@ def message_dialog(title: str) -> None:
 
 def name_dialog(title: str, submit_label: str,
                 on_submit: Callable[[str], Awaitable[None]]) -> tuple[ui.dialog, ui.input]:
-    """A dialog that asks "Your name" and calls ``on_submit`` with it."""
+    """A dialog that asks "Your name" and calls ``on_submit`` with it (which remembers it, see memory.py)."""
     with ui.dialog() as dialog, ui.card().classes('skycall-card skycall-dialog'):
         ui.label(title).classes('skycall-text-xl')
         name = name_input()
 
         async def submit() -> None:
             if name.validate():
-                remember_name(name.value)
                 await on_submit(name.value.strip())
 
         name.on('keydown.enter', submit)

@@ -9,7 +9,8 @@ from ..api import client_address
 from ..calls import Calls, room_from_reference
 from ..errors import MESSAGES, SkyCallError
 from ..icons import ICONS
-from . import frame
+from ..protocol import new_peer_id
+from . import frame, memory
 
 
 def register(calls: Calls) -> None:
@@ -18,13 +19,16 @@ def register(calls: Calls) -> None:
         frame.theme('')
         frame.header()
 
-        async def start(_name: str) -> None:
+        async def start(name: str) -> None:
             try:
-                ui.navigate.to(f'/call/{await calls.start(client_address(request))}')
+                room = await calls.start(client_address(request))
             except SkyCallError as error:
                 frame.notify(error.message, type='negative')
+                return
+            await enter_call(room, name)
 
-        async def renamed(_name: str) -> None:
+        async def renamed(name: str) -> None:
+            await memory.remember(memory.recall().named(name))
             rename_dialog.close()
             show_name()
 
@@ -53,6 +57,14 @@ def register(calls: Calls) -> None:
         show_name()
 
 
+async def enter_call(room: str, name: str) -> None:
+    """Go to the call page of ``room``, remembered in the browser with ``name`` and a peer id (the call
+    page reads both from the cookie; a reload there keeps them)."""
+    known = memory.recall()
+    await memory.remember(known.named(name).with_peer(room, known.peer(room) or new_peer_id()))
+    ui.navigate.to(f'/call/{room}')
+
+
 def _join_dialog(calls: Calls) -> ui.dialog:
     with ui.dialog() as dialog, ui.card().classes('skycall-card skycall-dialog'):
         ui.label('Join a call').classes('skycall-text-xl')
@@ -71,8 +83,7 @@ def _join_dialog(calls: Calls) -> ui.dialog:
                 problem.text = MESSAGES['no-such-room']
                 problem.set_visibility(True)
                 return
-            frame.remember_name(name.value)
-            ui.navigate.to(f'/call/{room}')
+            await enter_call(room, name.value)
 
         link.on('keydown.enter', join)
         with ui.row().classes('full-width justify-end'):

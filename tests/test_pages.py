@@ -116,7 +116,9 @@ async def test_starting_a_call_leads_to_its_page(user: User) -> None:
     ('   ', 'Please type your name.'),
     ('Ada\x07', 'Please use letters, digits and punctuation only.'),
     ('Ada\u2028Lovelace', 'Please use letters, digits and punctuation only.'),
-], ids=['empty', 'blank', 'control character', 'line separator'])
+    ('\u202eAda', 'Please leave out invisible formatting characters (direction marks, zero-width spaces).'),
+    ('\u3164', 'Please type a name that can be seen.'),
+], ids=['empty', 'blank', 'control character', 'line separator', 'right-to-left override', 'blank letter'])
 async def test_starting_a_call_needs_a_proper_name(user: User, name: str, complaint: str) -> None:
     await user.open('/')
     button(user, user.current_layout, 'Start a call').click()

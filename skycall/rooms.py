@@ -28,13 +28,18 @@ from .protocol import ChatMessage
 KNOCK_TTL_SECONDS = 60.0
 CHAT_HISTORY = 500  # messages kept per room
 CHAT_BYTES = 64 * 1024  # and at most this much of them, as JSON (the newest message is always kept)
-CHAT_ROOMS = 2000  # rooms whose history the memory store keeps (2000 x 64 KiB = 125 MiB at most)
+CHAT_ROOMS = 1000  # rooms whose history the memory store keeps: about 70 MB at most
 CHAT_GRACE_SECONDS = 120.0  # history of a room its last member dropped out of, kept for their return
 
 
+def chat_json(message: ChatMessage) -> bytes:
+    """A message as the stores keep it: its wire JSON in UTF-8 (compact, and shared by value only)."""
+    return message.model_dump_json(by_alias=True).encode()
+
+
 def chat_size(message: ChatMessage) -> int:
-    """What a message counts against CHAT_BYTES: its JSON in UTF-8, as the Redis store keeps it."""
-    return len(message.model_dump_json(by_alias=True).encode())
+    """What a message counts against CHAT_BYTES: the length of its ``chat_json``."""
+    return len(chat_json(message))
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +118,8 @@ class _Room:
     members: dict[str, Member] = field(default_factory=dict)
     knocks: dict[str, tuple[Member, float]] = field(default_factory=dict)
     guests: set[str] = field(default_factory=set)
-    chat: deque[tuple[ChatMessage, int]] = field(default_factory=deque)  # with each message's chat_size
+    # JSON, not models: a model takes about ten times the memory of its JSON.
+    chat: deque[bytes] = field(default_factory=deque)
     chat_bytes: int = 0
     emptied: float | None = None  # when the last member dropped out, leaving the history for a grace period
     touched: float = field(default_factory=time.monotonic)
@@ -229,11 +235,11 @@ class MemoryRoomStore:
         state = self._get(room)
         if state is None:
             return
-        size = chat_size(message)
-        state.chat.append((message, size))  # frozen: shared by value, as the interface promises
-        state.chat_bytes += size
+        raw = chat_json(message)
+        state.chat.append(raw)
+        state.chat_bytes += len(raw)
         while len(state.chat) > 1 and (len(state.chat) > CHAT_HISTORY or state.chat_bytes > CHAT_BYTES):
-            state.chat_bytes -= state.chat.popleft()[1]
+            state.chat_bytes -= len(state.chat.popleft())
         state.touched = time.monotonic()
         self._chatty[room] = None
         self._chatty.move_to_end(room)
@@ -242,7 +248,7 @@ class MemoryRoomStore:
 
     async def chat_history(self, room: str) -> list[ChatMessage]:
         state = self._get(room)
-        return [message for message, _ in state.chat] if state else []
+        return [ChatMessage.model_validate_json(raw) for raw in state.chat] if state else []
 
     async def close(self) -> None:
         self._rooms.clear()

@@ -5,6 +5,9 @@ every script shares (``shared_args``: the heartbeat key prefix, this worker's id
 heartbeat means a dead worker, then the Ttls in milliseconds), followed by its own from ARGV[9] on.
 PRELUDE names the shared ones; each script names its own on its first line.
 
+The chat grace period (CHAT_GRACE, ms) is written into the scripts' text by ``chat_constants``: scripts of
+stores with different grace periods differ, and the shared arguments stay as they are.
+
 Member and knock values are JSON objects with id, name, conn, worker and seq (knocks also since, Redis
 time in ms). Heartbeat keys are computed in the scripts: fine on one Redis server, not on a Redis Cluster.
 """
@@ -20,11 +23,11 @@ from .rooms import Member
 class RoomKeys(NamedTuple):
     """The keys of one room, in the order the scripts get them as KEYS."""
 
-    room: str  # hash: the room exists while it does; ``seq`` orders seats and knocks
+    room: str  # hash: the room exists while it does; ``seq`` orders seats and knocks, ``chat_bytes`` sizes chat
     members: str  # hash: peer id -> member JSON (with the worker that seated it)
     knocks: str  # hash: peer id -> knock JSON (with its start)
     guests: str  # set of peer ids that may come back without knocking
-    chat: str  # list of chat message JSON, the last CHAT_HISTORY
+    chat: str  # list of chat message JSON, the last CHAT_HISTORY and at most CHAT_BYTES
 
     @classmethod
     def of(cls, prefix: str, room: str) -> RoomKeys:
@@ -58,6 +61,11 @@ def worker_key(prefix: str, worker_id: str) -> str:
 def shared_args(prefix: str, worker_id: str, trusting: bool, ttls: Ttls, *own: Any) -> list[Any]:
     """ARGV for a script: the shared arguments (see PRELUDE), then the script's own."""
     return [worker_key(prefix, ''), worker_id, int(trusting), *ttls, *own]
+
+
+def chat_constants(grace_seconds: float) -> str:
+    """The Lua line that sets CHAT_GRACE: how long the history of a room emptied by a drop waits."""
+    return f'local CHAT_GRACE = {_ms(grace_seconds)}\n'
 
 
 def decode_member(raw: str) -> Member:
@@ -107,14 +115,22 @@ local function seated(keep)
   return live, dead
 end
 
--- Activity: an empty room lives ROOM_TTL from now, an occupied one while its workers keep it.
+-- Activity: an empty room lives ROOM_TTL from now, an occupied one while its workers keep it. The chat of
+-- an occupied room lives CHAT_TTL; once the room is empty (a drop, a dead worker: a hang-up deletes it),
+-- CHAT_GRACE at most, for whoever dropped out to come back to.
 local function touch()
   local ttl = ROOM_TTL
-  if redis.call('EXISTS', MEMBERS) == 1 then ttl = BUSY_TTL end
+  local occupied = redis.call('EXISTS', MEMBERS) == 1
+  if occupied then ttl = BUSY_TTL end
   redis.call('PEXPIRE', ROOM, ttl)
   redis.call('PEXPIRE', MEMBERS, ttl)
   redis.call('PEXPIRE', GUESTS, ttl)
-  redis.call('PEXPIRE', CHAT, math.max(ttl, CHAT_TTL))
+  local chat_ttl = redis.call('PTTL', CHAT)
+  if occupied or chat_ttl == -1 then
+    redis.call('PEXPIRE', CHAT, math.max(ttl, CHAT_TTL))
+  elseif chat_ttl > CHAT_GRACE then
+    redis.call('PEXPIRE', CHAT, CHAT_GRACE)
+  end
 end
 
 local function seq(old)
@@ -195,7 +211,11 @@ local raw = redis.call('HGET', MEMBERS, id)
 if not raw or cjson.decode(raw).conn ~= conn then return false end
 redis.call('HDEL', MEMBERS, id)
 if forget then redis.call('SREM', GUESTS, id) end
-local _, dead = seated(nil)  -- so that a room left to dead workers' members starts its countdown
+local live, dead = seated(nil)  -- so that a room left to dead workers' members starts its countdown
+if forget and #live == 0 then  -- the last one hung up: the chat goes with them
+  redis.call('DEL', CHAT)
+  redis.call('HDEL', ROOM, 'chat_bytes')
+end
 touch()
 return cjson.encode({member = raw, dead = dead})
 """,
@@ -220,10 +240,17 @@ end
 return cjson.encode(out)
 """,
     'add_chat': r"""
-local message, keep = ARGV[9], tonumber(ARGV[10])
+local message, keep, budget = ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11])
 if redis.call('EXISTS', ROOM) == 0 then return 0 end
-redis.call('RPUSH', CHAT, message)
-redis.call('LTRIM', CHAT, -keep, -1)
+local bytes = 0  -- the JSON bytes kept; a list that expired took its count with it
+if redis.call('EXISTS', CHAT) == 1 then bytes = tonumber(redis.call('HGET', ROOM, 'chat_bytes') or '0') end
+bytes = bytes + #message
+local count = redis.call('RPUSH', CHAT, message)
+while count > 1 and (count > keep or bytes > budget) do  -- oldest first; the newest always stays
+  bytes = bytes - #redis.call('LPOP', CHAT)
+  count = count - 1
+end
+redis.call('HSET', ROOM, 'chat_bytes', bytes)
 touch()
 return 1
 """,

@@ -9,14 +9,16 @@ Keys, all under ``prefix`` and all expiring, so that nothing outlives its use:
     room:<room>:members    hash, peer id -> member JSON (with the worker that seated it)
     room:<room>:knocks     hash, peer id -> knock JSON (with its start, Redis time in ms)
     room:<room>:guests     set of peer ids that may come back without knocking
-    room:<room>:chat       list of chat message JSON, the last CHAT_HISTORY
+    room:<room>:chat       list of chat message JSON, the last CHAT_HISTORY, at most CHAT_BYTES
     worker:<id>            a worker's heartbeat
 
 (RoomKeys and worker_key in skycall.redis_scripts, with the Lua scripts, name them.)
 
 An empty room lives ``room_ttl_seconds`` from its last activity; an occupied one as long as the
 workers of its members beat (each refreshes the rooms it seated people in), plus that TTL. Chat
-lives 24 hours after the room's last activity, knocks KNOCK_TTL_SECONDS after the newest one.
+lives 24 hours after the room's last activity while someone is in the room; it is deleted when the last
+member hangs up, and lives CHAT_GRACE_SECONDS more when the last one drops out. Knocks live
+KNOCK_TTL_SECONDS after the newest one.
 
 A member whose worker's heartbeat has expired is gone: scripts remove such members as they meet
 them, and ``sweep`` hands each removed member out once, for a ``peer-left``.
@@ -46,8 +48,18 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from .config import new_worker_id
 from .errors import SkyCallError
 from .protocol import ChatMessage
-from .redis_scripts import PRELUDE, SCRIPTS, RoomKeys, Ttls, decode_member, decode_members, shared_args, worker_key
-from .rooms import CHAT_HISTORY, KNOCK_TTL_SECONDS, Joined, Member
+from .redis_scripts import (
+    PRELUDE,
+    SCRIPTS,
+    RoomKeys,
+    Ttls,
+    chat_constants,
+    decode_member,
+    decode_members,
+    shared_args,
+    worker_key,
+)
+from .rooms import CHAT_BYTES, CHAT_GRACE_SECONDS, CHAT_HISTORY, KNOCK_TTL_SECONDS, Joined, Member
 from .roster import Roster
 
 log = logging.getLogger(__name__)
@@ -62,7 +74,7 @@ class RedisRoomStore:
 
     def __init__(self, client: Redis, *, prefix: str = 'skycall:', room_ttl_seconds: float = 24 * 3600,
                  worker_id: str | None = None, heartbeat_seconds: float = HEARTBEAT_SECONDS,
-                 chat_ttl_seconds: float = CHAT_TTL_SECONDS) -> None:
+                 chat_ttl_seconds: float = CHAT_TTL_SECONDS, chat_grace_seconds: float = CHAT_GRACE_SECONDS) -> None:
         self.prefix = prefix
         self.worker_id = worker_id or new_worker_id()
         self._redis = client
@@ -70,7 +82,8 @@ class RedisRoomStore:
         self._ttls = Ttls.of(room_seconds=room_ttl_seconds, heartbeat_seconds=heartbeat_seconds,
                              chat_seconds=chat_ttl_seconds, knock_seconds=KNOCK_TTL_SECONDS)
         self._roster = Roster(self)
-        self._scripts = {name: client.register_script(PRELUDE + body) for name, body in SCRIPTS.items()}
+        prelude = chat_constants(chat_grace_seconds) + PRELUDE
+        self._scripts = {name: client.register_script(prelude + body) for name, body in SCRIPTS.items()}
         self._hosting: dict[str, int] = {}  # rooms this worker seated someone in -> seats given there
         self._departed: deque[tuple[str, Member]] = deque(maxlen=10_000)  # dead members removed, not yet swept
         self._scan_cursor = 0
@@ -83,7 +96,8 @@ class RedisRoomStore:
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = 'skycall:', room_ttl_seconds: float = 24 * 3600,
-                 worker_id: str | None = None, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> RedisRoomStore:
+                 worker_id: str | None = None, heartbeat_seconds: float = HEARTBEAT_SECONDS,
+                 chat_grace_seconds: float = CHAT_GRACE_SECONDS) -> RedisRoomStore:
         """A store on ``redis://[:password@]host:port/db`` (or ``rediss://`` for TLS).
 
         While Redis is away, calls fail within about 2 s instead of hanging; they work again as soon as
@@ -95,7 +109,7 @@ class RedisRoomStore:
             retry=Retry(ExponentialBackoff(cap=0.1, base=0.02), retries=1, supported_errors=(RedisConnectionError,)),
         )
         return cls(client, prefix=prefix, room_ttl_seconds=room_ttl_seconds, worker_id=worker_id,
-                   heartbeat_seconds=heartbeat_seconds)
+                   heartbeat_seconds=heartbeat_seconds, chat_grace_seconds=chat_grace_seconds)
 
     async def start(self) -> None:
         """Start beating. Never raises: a worker started while Redis is down beats once it is back."""
@@ -176,7 +190,7 @@ class RedisRoomStore:
         return decode_members(json.loads(await self._run('knocks', room)))
 
     async def add_chat(self, room: str, message: ChatMessage) -> None:
-        await self._run('add_chat', room, message.model_dump_json(by_alias=True), CHAT_HISTORY)
+        await self._run('add_chat', room, message.model_dump_json(by_alias=True), CHAT_HISTORY, CHAT_BYTES)
 
     async def chat_history(self, room: str) -> list[ChatMessage]:
         keys = self._keys(room)

@@ -6,12 +6,19 @@ that a Redis implementation can stand in for the memory one without the callers 
 A room has members (seated: they signal and chat), knocks (people waiting to be let in) and a guest
 list (peer ids that were let in once, or founded the room, and may come back without knocking: a
 reload, a lost connection).
+
+Chat history is bounded: the last CHAT_HISTORY messages of a room, and no more than CHAT_BYTES of them (as
+JSON, the oldest dropped first). It belongs to the people in the call: when the last member hangs up it is
+dropped, so whoever opens the link later does not read it; when the last member only drops (a lost
+connection, a reload, a worker that died) it waits CHAT_GRACE_SECONDS for someone to come back, then goes.
+The memory store also keeps history for at most ``chat_rooms`` rooms, dropping the history written to least
+recently first; in Redis every key expires, and ``maxmemory`` bounds the whole (README, "Several workers").
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -20,6 +27,19 @@ from .protocol import ChatMessage
 
 KNOCK_TTL_SECONDS = 60.0
 CHAT_HISTORY = 500  # messages kept per room
+CHAT_BYTES = 64 * 1024  # and at most this much of them, as JSON (the newest message is always kept)
+CHAT_ROOMS = 1000  # rooms whose history the memory store keeps: about 70 MB at most
+CHAT_GRACE_SECONDS = 120.0  # history of a room its last member dropped out of, kept for their return
+
+
+def chat_json(message: ChatMessage) -> bytes:
+    """A message as the stores keep it: its wire JSON in UTF-8 (compact, and shared by value only)."""
+    return message.model_dump_json(by_alias=True).encode()
+
+
+def chat_size(message: ChatMessage) -> int:
+    """What a message counts against CHAT_BYTES: the length of its ``chat_json``."""
+    return len(chat_json(message))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +91,9 @@ class RoomStore(Protocol):
     async def withdraw(self, room: str, member_id: str, conn: str | None = None) -> Member | None:
         """Remove a knock (declined, cancelled, gone); with ``conn``, only if that connection made it."""
     async def leave(self, room: str, member_id: str, conn: str, forget: bool = False) -> Member | None:
-        """Remove the member if ``conn`` still holds its seat; ``forget`` also strikes it off the guest list."""
+        """Remove the member if ``conn`` still holds its seat; ``forget`` (a hang-up) also strikes it off the
+        guest list, and drops the chat history if nobody is left. Without ``forget`` (a drop) the history of
+        an emptied room is kept CHAT_GRACE_SECONDS."""
     async def members(self, room: str) -> list[Member]:
         """The seated members of ``room`` (none for a missing room)."""
     async def find_member(self, room: str, member_id: str) -> Member | None:
@@ -84,7 +106,7 @@ class RoomStore(Protocol):
         """The people knocking on ``room`` now (a knock lasts KNOCK_TTL_SECONDS, or until its worker
         dies): what a member who (re)joins is to be shown."""
     async def add_chat(self, room: str, message: ChatMessage) -> None:
-        """Keep a chat message; only the last CHAT_HISTORY stay."""
+        """Keep a chat message; only the last CHAT_HISTORY stay, and no more than CHAT_BYTES of them."""
     async def chat_history(self, room: str) -> list[ChatMessage]:
         """The kept chat messages of a room, oldest first."""
     async def close(self) -> None:
@@ -96,16 +118,28 @@ class _Room:
     members: dict[str, Member] = field(default_factory=dict)
     knocks: dict[str, tuple[Member, float]] = field(default_factory=dict)
     guests: set[str] = field(default_factory=set)
-    chat: deque[ChatMessage] = field(default_factory=lambda: deque(maxlen=CHAT_HISTORY))
+    # JSON, not models: a model takes about ten times the memory of its JSON.
+    chat: deque[bytes] = field(default_factory=deque)
+    chat_bytes: int = 0
+    emptied: float | None = None  # when the last member dropped out, leaving the history for a grace period
     touched: float = field(default_factory=time.monotonic)
+
+    def drop_chat(self) -> None:
+        self.chat.clear()
+        self.chat_bytes = 0
+        self.emptied = None
 
 
 class MemoryRoomStore:
     """Rooms in this process's memory: the embedded default, for one worker."""
 
-    def __init__(self, room_ttl_seconds: float = 24 * 3600) -> None:
+    def __init__(self, room_ttl_seconds: float = 24 * 3600, *, chat_rooms: int = CHAT_ROOMS,
+                 chat_grace_seconds: float = CHAT_GRACE_SECONDS) -> None:
         self._rooms: dict[str, _Room] = {}
         self._ttl = room_ttl_seconds
+        self._chat_rooms = chat_rooms
+        self._chat_grace = chat_grace_seconds
+        self._chatty: OrderedDict[str, None] = OrderedDict()  # rooms with history, least recently written first
 
     async def start(self) -> None:
         """Nothing to start: there is no other worker to tell that this one lives."""
@@ -142,6 +176,7 @@ class MemoryRoomStore:
         state.knocks.pop(member.id, None)
         state.members[member.id] = member
         state.guests.add(member.id)
+        state.emptied = None
         return Joined(seated=True, others=others, replaced=replaced)
 
     async def admit(self, room: str, member_id: str) -> Member | None:
@@ -169,6 +204,11 @@ class MemoryRoomStore:
         if forget:
             state.guests.discard(member_id)
         state.touched = time.monotonic()
+        if not state.members:
+            if forget:
+                self._drop_chat(room)
+            else:
+                state.emptied = state.touched
         return member
 
     async def members(self, room: str) -> list[Member]:
@@ -193,22 +233,44 @@ class MemoryRoomStore:
 
     async def add_chat(self, room: str, message: ChatMessage) -> None:
         state = self._get(room)
-        if state is not None:
-            state.chat.append(message)  # frozen: shared by value, as the interface promises
-            state.touched = time.monotonic()
+        if state is None:
+            return
+        raw = chat_json(message)
+        state.chat.append(raw)
+        state.chat_bytes += len(raw)
+        while len(state.chat) > 1 and (len(state.chat) > CHAT_HISTORY or state.chat_bytes > CHAT_BYTES):
+            state.chat_bytes -= len(state.chat.popleft())
+        state.touched = time.monotonic()
+        self._chatty[room] = None
+        self._chatty.move_to_end(room)
+        while len(self._chatty) > self._chat_rooms:
+            self._drop_chat(next(iter(self._chatty)))
 
     async def chat_history(self, room: str) -> list[ChatMessage]:
         state = self._get(room)
-        return list(state.chat) if state else []
+        return [ChatMessage.model_validate_json(raw) for raw in state.chat] if state else []
 
     async def close(self) -> None:
         self._rooms.clear()
+        self._chatty.clear()
+
+    def _drop_chat(self, room: str) -> None:
+        self._chatty.pop(room, None)
+        state = self._rooms.get(room)
+        if state is not None:
+            state.drop_chat()
 
     def _get(self, room: str) -> _Room | None:
         state = self._rooms.get(room)
-        if state is not None and not state.members and time.monotonic() - state.touched > self._ttl:
+        if state is None or state.members:
+            return state
+        now = time.monotonic()
+        if now - state.touched > self._ttl:
             del self._rooms[room]
+            self._chatty.pop(room, None)
             return None
+        if state.emptied is not None and now - state.emptied > self._chat_grace:
+            self._drop_chat(room)  # nobody came back: the history goes
         return state
 
     def _expire(self) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .errors import SkyCallError
-from .protocol import MAX_NAME, is_room_id
+from .protocol import MAX_NAME, is_room_id, name_problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,6 @@ class TicketMint:
             raise SkyCallError('bad-ticket') from None
         room, name, peer = data.get('r'), data.get('n'), data.get('p')
         if not (isinstance(room, str) and is_room_id(room) and isinstance(name, str)
-                and 0 < len(name) <= MAX_NAME and isinstance(peer, str) and peer):
+                and 0 < len(name) <= MAX_NAME and name_problem(name) is None and isinstance(peer, str) and peer):
             raise SkyCallError('bad-ticket')
         return Ticket(room=room, name=name, peer=peer)

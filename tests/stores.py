@@ -30,8 +30,8 @@ REDIS_URL = os.environ.get('SKYCALL_TEST_REDIS_URL', 'redis://127.0.0.1:6379/0')
 
 
 @asynccontextmanager
-async def memory_store(ttl: float) -> AsyncIterator[RoomStore]:
-    store = MemoryRoomStore(room_ttl_seconds=ttl)
+async def memory_store(ttl: float, **options: Any) -> AsyncIterator[RoomStore]:
+    store = MemoryRoomStore(room_ttl_seconds=ttl, **options)
     yield store
     await store.close()
 

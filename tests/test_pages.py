@@ -116,7 +116,9 @@ async def test_starting_a_call_leads_to_its_page(user: User) -> None:
     ('   ', 'Please type your name.'),
     ('Ada\x07', 'Please use letters, digits and punctuation only.'),
     ('Ada\u2028Lovelace', 'Please use letters, digits and punctuation only.'),
-], ids=['empty', 'blank', 'control character', 'line separator'])
+    ('\u202eAda', 'Please leave out invisible formatting characters (direction marks, zero-width spaces).'),
+    ('\u3164', 'Please type a name that can be seen.'),
+], ids=['empty', 'blank', 'control character', 'line separator', 'right-to-left override', 'blank letter'])
 async def test_starting_a_call_needs_a_proper_name(user: User, name: str, complaint: str) -> None:
     await user.open('/')
     button(user, user.current_layout, 'Start a call').click()
@@ -143,6 +145,20 @@ async def test_a_name_with_html_is_shown_as_text(user: User) -> None:
     for element in user.find(kind=ui.element).elements:
         if isinstance(element, (ui.html, ui.markdown)):
             assert 'onerror' not in element.content
+
+
+async def test_a_name_in_a_notification_is_escaped_text_isolated_from_the_words_around_it(user: User) -> None:
+    """Notifications are HTML (Quasar's only way to put a name in a <bdi>): the name is escaped, never markup."""
+    await start_a_call(user, 'Ada')
+    view = user.find(CallView)
+    view.trigger('peerJoined', {'id': 'p1', 'name': f'<b>{XSS}</b>'})
+    await notified(user, f'<bdi>{html.escape(f"<b>{XSS}</b>")}</bdi> joined the call')
+    view.trigger('peerLeft', {'id': 'p1', 'name': 'שרה & Co', 'reason': 'left', 'known': False, 'remaining': 1})
+    await notified(user, '<bdi>שרה &amp; Co</bdi> left the call')
+    button(user, user.current_layout, 'Chat').click()  # closed: a message arrives as a notification
+    view.trigger('chat', {'id': 'm1', 'from': 'p1', 'name': 'Grace', 'text': '<i>hi</i> & bye', 'ts': 1,
+                          'time': '14:20'})
+    await notified(user, '<bdi>Grace</bdi>: &lt;i&gt;hi&lt;/i&gt; &amp; bye')
 
 
 async def test_chat_is_shown_as_text(user: User) -> None:
@@ -329,7 +345,7 @@ async def test_what_the_browser_reports_is_bounded(user: User) -> None:
     await start_a_call(user, 'Ada')
     view = user.find(CallView)
     view.trigger('peerJoined', {'id': 'p1', 'name': 'G' * 5000})
-    await notified(user, 'G' * 64 + ' joined the call')
+    await notified(user, f'<bdi>{"G" * 64}</bdi> joined the call')
     assert not [m for m in user.notify.messages if 'G' * 65 in m]
     view.trigger('chat', {'id': ['m1'], 'from': {'x': 1}, 'name': 'Grace', 'text': 'y' * 9000, 'ts': 1, 'time': 7})
     await user.should_see(kind=ui.chat_message)

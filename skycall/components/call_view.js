@@ -203,7 +203,7 @@ export default {
       <video ref="local" class="skycall-local" aria-label="Your camera" autoplay muted playsinline></video>
       <q-dialog v-for="knock in knocks" :key="knock.id" :model-value="true" persistent transition-duration="150">
         <q-card class="skycall-card skycall-dialog skycall-knock" role="alertdialog" :aria-label="knock.name + ' wants to join'">
-          <div class="skycall-knock-title">{{ knock.name }} wants to join</div>
+          <div class="skycall-knock-title"><bdi>{{ knock.name }}</bdi> wants to join</div>
           <div class="skycall-knock-actions">
             <q-btn color="negative" :icon="icons.decline" label="Decline" @click="replyToKnock(knock.id, false)" />
             <q-btn color="positive" :icon="icons.answer" label="Answer" @click="replyToKnock(knock.id, true)" />

@@ -22,7 +22,7 @@ from ..errors import MESSAGES
 from ..icons import ICONS
 from ..tickets import Ticket
 from . import frame, memory
-from .chat import ChatPanel
+from .chat import ChatPanel, notify_about
 
 CALL_ENDED_SECONDS = 20
 DECLINED_SECONDS = 6
@@ -143,12 +143,12 @@ class CallPage:
         if self.ended is not None:
             self.ended.close()
             self.ended = None
-        ui.notify(f'{e.name} joined the call')
+        notify_about(e.name, ' joined the call')
 
     def peer_left(self, e: PeerLeftEvent) -> None:
         if e.reason == 'replaced':
             return
-        ui.notify(f'{e.name} left the call')
+        notify_about(e.name, ' left the call')
         if e.known and e.remaining == 0:
             ui.notify('Call ended')
             self.ended = frame.Countdown('Call ended', 'You are the only one left in this call.', CALL_ENDED_SECONDS,

@@ -25,6 +25,8 @@ CSS = """
                  border-radius: 50%; background: #dc2626; color: #fff; width: 28px; height: 28px; }
 .skycall-muted svg { display: block; width: 20px; height: 20px; fill: currentColor; }
 .skycall-tile.mic-off .skycall-muted { display: block !important; }
+/* Names sit isolated from the words around them: a right-to-left name cannot reorder the app's own words. */
+.skycall-name, .q-message-name, .skycall-knock-title bdi { unicode-bidi: isolate; }
 .skycall-name { position: absolute; left: 8px; bottom: 8px; padding: 2px 8px; border-radius: 6px;
                 background: rgba(0,0,0,.55); color: #fff; font-size: 14px; }
 .skycall-sound { position: absolute; right: 8px; top: 8px; padding: 6px 12px; border-radius: 6px;

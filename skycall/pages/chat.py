@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from nicegui import events, ui
 
@@ -12,6 +14,20 @@ from ..protocol import MAX_CHAT
 from . import frame
 
 PREVIEW_WORDS = 8
+
+
+def name_html(name: str) -> str:
+    """A person's name as HTML: escaped (text, never markup) and in a <bdi> of its own, so that a right-to-left
+    name cannot reorder the words shown around it."""
+    return f'<bdi>{html.escape(name)}</bdi>'
+
+
+def notify_about(name: str, words: str, **options: Any) -> None:
+    """A notification that starts with a person's name, followed by ``words`` (plain text): "Ada left the call".
+
+    Quasar's notifications show text or HTML; HTML, escaped, is what lets the name sit isolated in a <bdi>.
+    """
+    ui.notify(name_html(name) + html.escape(words), html=True, **options)
 
 
 class ChatPanel:
@@ -59,7 +75,7 @@ class ChatPanel:
         self.shown.add(message_id)
         mine = sender_id == self.me
         with self.messages:
-            ui.chat_message(text=text, name=name, stamp=time, sent=mine)  # text, never HTML
+            ui.chat_message(text=text, name=name, stamp=time, sent=mine)  # text, never HTML; the name isolated (CSS)
         if mine or history or (self.is_open and self.at_bottom):
             self.scroll_to_end()
         elif self.is_open:
@@ -69,7 +85,7 @@ class ChatPanel:
             self.on_unread(self.unread)
             words = text.split()
             preview = ' '.join(words[:PREVIEW_WORDS]) + ('…' if len(words) > PREVIEW_WORDS else '')
-            ui.notify(f'{name}: {preview}', position='top-right')
+            notify_about(name, f': {preview}', position='top-right')
 
     def set_open(self, is_open: bool) -> None:
         self.is_open = is_open

@@ -9,7 +9,7 @@ from nicegui import ui
 
 from ..errors import MESSAGES
 from ..icons import NOTIFY_ICONS
-from ..protocol import MAX_NAME, NewTicket, parse
+from ..protocol import MAX_NAME, name_problem
 from . import memory
 
 # The app's own small stylesheet instead of Tailwind's in-browser compiler (67 KiB, and a long task at
@@ -77,11 +77,7 @@ def check_name(value: str | None) -> str | None:
         return 'Please type your name.'
     if len(text) > MAX_NAME:
         return f'At most {MAX_NAME} characters.'
-    try:
-        parse(NewTicket, {'name': text})
-    except Exception:  # noqa: BLE001 (any refusal means the same thing to the person)
-        return 'Please use letters, digits and punctuation only.'
-    return None
+    return name_problem(text)  # the rules of the Name every ticket goes through
 
 
 def name_input() -> ui.input:

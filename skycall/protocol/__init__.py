@@ -24,6 +24,7 @@ from .inbound import (
     Signal,
     SignalPayload,
     is_room_id,
+    name_problem,
     new_peer_id,
     new_room_id,
     parse,
@@ -54,5 +55,5 @@ __all__ = [
     'Admitted', 'Candidate', 'Chat', 'ChatMessage', 'ChatSent', 'Declined', 'ErrorReply', 'Event', 'Join',
     'JoinReply', 'Knock', 'KnockEnded', 'KnockReply', 'Leave', 'MediaState', 'Message', 'NewTicket', 'Ok',
     'Outbound', 'Peer', 'PeerJoined', 'PeerLeft', 'PeerState', 'RelayedSignal', 'SessionDescription', 'Signal',
-    'SignalPayload', 'is_room_id', 'new_peer_id', 'new_room_id', 'parse',
+    'SignalPayload', 'is_room_id', 'name_problem', 'new_peer_id', 'new_room_id', 'parse',
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import unicodedata
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
@@ -32,11 +33,47 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def _clean_name(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError('a name cannot contain control characters')
+class PersonMessage(ValueError):
+    """A refusal whose text is written for the person who typed the value (shown by the name dialog, the API)."""
+
+
+# What shows nothing by itself: spaces, combining marks, format, control, private-use and unassigned code points,
+# surrogates, and the few letters and symbols that are drawn blank (Hangul fillers, the braille blank).
+_UNSEEN_CATEGORIES = frozenset({'Zs', 'Zl', 'Zp', 'Mn', 'Me', 'Cf', 'Cc', 'Co', 'Cn', 'Cs'})
+_BLANK = frozenset('\u115f\u1160\u3164\uffa0\u2800')
+# Zero-width (non-)joiners shape emoji sequences and letters in Persian or Indic scripts: allowed between two
+# characters that show, never at either end or doubled, so they can neither hide a name nor reorder text.
+_JOINERS = frozenset('\u200c\u200d')
+
+
+def _seen(char: str) -> bool:
+    return char not in _BLANK and unicodedata.category(char) not in _UNSEEN_CATEGORIES
+
+
+def name_problem(value: str) -> str | None:
+    """Why ``value`` (already trimmed) cannot be a display name, in words for the person; None when it can.
+
+    Refused: nothing; control characters; format characters (Unicode category Cf: bidi overrides, embeddings and
+    isolates, direction marks, zero-width spaces), which could reverse the words shown around the name or hide
+    it; and names that show nothing at all (only spaces, combining marks, blank letters).
+    """
     if not value:
-        raise ValueError('a name cannot be empty')
+        return 'Please type your name.'
+    if _CONTROL.search(value):
+        return 'Please use letters, digits and punctuation only.'
+    for at, char in enumerate(value):
+        if unicodedata.category(char) == 'Cf' and not (
+                char in _JOINERS and 0 < at < len(value) - 1 and _seen(value[at - 1]) and _seen(value[at + 1])):
+            return 'Please leave out invisible formatting characters (direction marks, zero-width spaces).'
+    if not any(_seen(char) for char in value):
+        return 'Please type a name that can be seen.'
+    return None
+
+
+def _clean_name(value: str) -> str:
+    problem = name_problem(value)
+    if problem is not None:
+        raise PersonMessage(problem)
     return value
 
 
@@ -185,5 +222,8 @@ def _to_skycall_error(error: ValidationError) -> SkyCallError:
             return too_large(int((detail.get('ctx') or {}).get('max_length', 0)))
     detail = error.errors()[0]
     field = '.'.join(str(part) for part in detail['loc']) or 'message'
+    reason = (detail.get('ctx') or {}).get('error')
+    if isinstance(reason, PersonMessage):  # a name the person can correct: say how
+        return SkyCallError('bad-message', str(reason))
     log.debug('bad message: "%s": %s', field, str(detail['msg']).removeprefix('Value error, '))
     return SkyCallError('bad-message')

@@ -13,7 +13,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import socketio
 
@@ -22,7 +22,7 @@ from ..errors import SkyCallError
 from ..relay import RedisRelay
 from ..rooms import Member, RoomStore
 from ..tickets import TicketMint
-from .session import Limits, Seat, Session
+from .session import KNOCKED_TOO_OFTEN, Limits, Seat, Session
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +131,8 @@ class SignalingNamespace(socketio.AsyncNamespace):
         if session.seat is not None and (session.seat.room, session.seat.peer) != (ticket.room, ticket.peer):
             await self._leave(sid, session, reason='left')
         joined = await self.store.join(ticket.room, Member(ticket.peer, ticket.name, sid), self.max_participants)
+        if not joined.seated and not await self.limits.knock(session.address, ticket.room):
+            await self._refuse_knock(sid, session, Seat(ticket.room, ticket.peer, ticket.name, seated=False))
         session.seat = Seat(ticket.room, ticket.peer, ticket.name, joined.seated)
         you = p.Peer(id=ticket.peer, name=ticket.name)
         await self.enter_room(sid, peer_key(ticket.room, ticket.peer))
@@ -238,6 +240,16 @@ class SignalingNamespace(socketio.AsyncNamespace):
         member = await self.store.leave(seat.room, seat.peer, conn=sid, forget=reason == 'left')
         if member is not None:
             await self._send(p.PeerLeft(id=member.id, name=member.name, reason=reason), room=room_key(seat.room))
+
+    async def _refuse_knock(self, sid: str, session: Session, seat: Seat) -> NoReturn:
+        """Too many knocks from this address on this room: the knock just recorded is withdrawn, so that one
+        person cannot hold the free seat by knocking again and again. Members only hear of it (``knock-ended``)
+        when this connection was knocking already: they see no popup for a knock that never rang."""
+        if session.seat == seat:
+            await self._leave(sid, session, reason='left')
+        else:
+            await self.store.withdraw(seat.room, seat.peer, conn=sid)
+        raise SkyCallError('rate-limited', KNOCKED_TOO_OFTEN)
 
     async def _evict(self, room: str, old: Member) -> None:
         """The same peer joined again (a reload, another tab): close the old connection's seat."""

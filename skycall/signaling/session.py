@@ -16,6 +16,10 @@ CHAT_RATE = (10, 2.0)  # messages, seconds: a leaky bucket per connection
 SIGNAL_RATE = (200, 4.0)  # signal and state together
 RATES = {'signal': SIGNAL_RATE, 'chat': CHAT_RATE}
 JOIN_LIMIT = parse('30 per minute')  # per client address, so reconnecting does not reset it
+# Knocks per client address per room: a knock holds the free seat (KNOCK_TTL_SECONDS), so knocking again and
+# again would keep everyone else out; five leave room for a few tries after "No answer" or a decline.
+KNOCK_LIMIT = parse('5 per 10 minutes')
+KNOCKED_TOO_OFTEN = 'You have knocked on this call many times. Try again in a few minutes.'
 MAX_CONNECTIONS_PER_ADDRESS = 50
 
 
@@ -63,6 +67,10 @@ class Limits:
     async def join(self, address: str) -> None:
         if not await self._joins.hit(JOIN_LIMIT, 'join', address):
             raise SkyCallError('rate-limited')
+
+    async def knock(self, address: str, room: str) -> bool:
+        """Count a knock from ``address`` on ``room``; False past KNOCK_LIMIT (the knock is then refused)."""
+        return await self._joins.hit(KNOCK_LIMIT, 'knock', address, room)
 
     @staticmethod
     async def take(session: Session, kind: str) -> None:

@@ -39,7 +39,9 @@ export class Tile {
     muted.setAttribute("role", "img");
     muted.setAttribute("aria-label", `${peer.name} is muted`);
     muted.append(micOffIcon(micOffPath));
-    this.element.append(div("skycall-initials", initials(peer.name)), div("skycall-name", peer.name), muted);
+    const name = div("skycall-name", peer.name);
+    name.dir = "auto"; // isolated, in the name's own direction: a right-to-left name reads right to left
+    this.element.append(div("skycall-initials", initials(peer.name)), name, muted);
     /** @type {HTMLVideoElement | null} */
     this.video = null;
   }

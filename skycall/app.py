@@ -31,7 +31,8 @@ def build(settings: Settings) -> Calls:
     """Create the store and the services, mount the signaling server, register API and pages."""
     store, relay = _state(settings)
     calls = Calls(store, TicketMint(settings.secret, settings.ticket_max_age_seconds))
-    signaling, namespace = create_server(store, calls.mint, settings.max_participants, relay)
+    signaling, namespace = create_server(store, calls.mint, settings.max_participants, relay,
+                                         ring_timeout_seconds=settings.ring_timeout_seconds)
     # Starlette's Mount keeps the full path in scope['path'], so engine.io is given the full path.
     app.mount('/signal', socketio.ASGIApp(signaling, socketio_path=SOCKETIO_PATH))
     app.add_static_files('/assets', ASSETS)
@@ -57,7 +58,7 @@ def build(settings: Settings) -> Calls:
     ice_servers = [{'urls': url} for url in settings.ice_server_urls]
     home.register(calls)
     call.register(calls, ice_servers, ticket_refresh_seconds=settings.ticket_max_age_seconds / 3,
-                  ring_timeout_seconds=settings.ring_timeout_seconds, max_participants=settings.max_participants)
+                  max_participants=settings.max_participants)
     line = EchoLine.from_settings(calls, settings)
     app.on_shutdown(line.close)
     echo.register(line, ice_servers)

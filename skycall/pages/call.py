@@ -9,6 +9,7 @@ from nicegui import app, events, ui
 
 from ..calls import Calls
 from ..components.call_events import (
+    AdmittedEvent,
     ChatEvent,
     ConnectionEvent,
     DeclinedEvent,
@@ -32,7 +33,7 @@ DECLINED_SECONDS = 6
 
 
 def register(calls: Calls, ice_servers: list[dict[str, Any]], ticket_refresh_seconds: float,
-             ring_timeout_seconds: float, max_participants: int) -> None:
+             max_participants: int) -> None:
     @ui.page('/dial/{room}')
     async def dial(room: str, request: Request) -> None:
         """The invite: the call page itself, behind a "Your name" dialog.
@@ -51,7 +52,7 @@ def register(calls: Calls, ice_servers: list[dict[str, Any]], ticket_refresh_sec
         ui.add_css(CSS)
         frame.header()
         page = CallPage(calls, None, ice_servers, invite=_invite(request, room),
-                        ticket_refresh_seconds=ticket_refresh_seconds, ring_timeout_seconds=ring_timeout_seconds)
+                        ticket_refresh_seconds=ticket_refresh_seconds)
 
         async def enter(name: str) -> None:
             page.start(await calls.ticket(room, name, _peer_id_for(room)))
@@ -86,7 +87,7 @@ def register(calls: Calls, ice_servers: list[dict[str, Any]], ticket_refresh_sec
         ui.add_css(CSS)
         frame.header()
         CallPage(calls, ticket, ice_servers, invite=_invite(request, room),
-                 ticket_refresh_seconds=ticket_refresh_seconds, ring_timeout_seconds=ring_timeout_seconds)
+                 ticket_refresh_seconds=ticket_refresh_seconds)
 
 
 async def _no_seat_left(calls: Calls, room: str, max_participants: int) -> bool:
@@ -123,12 +124,11 @@ class CallPage:
     """The call view, its buttons and the chat, wired to the CallView element's events."""
 
     def __init__(self, calls: Calls, ticket: Ticket | None, ice_servers: list[dict[str, Any]], invite: str,
-                 ticket_refresh_seconds: float, ring_timeout_seconds: float) -> None:
+                 ticket_refresh_seconds: float) -> None:
         """Without a ticket the page is a preview (camera on, signaling connected) until ``start``."""
         self.calls = calls
         self.ticket = ticket
         self.ticket_refresh_seconds = ticket_refresh_seconds
-        self.ring_timeout = ring_timeout_seconds
         self.ended: frame.Countdown | None = None
         self.audio_on = True
         self.video_on = True
@@ -179,6 +179,8 @@ class CallPage:
         view.on_layout(lambda e: self.chat.set_open(not e.phone))
         view.on_waiting(self.waiting)
         view.on_joined(lambda: self.calling.set_visibility(False))
+        view.on_admitted(self.admitted)
+        view.on_no_answer(self.nobody_answered)
         view.on_declined(self.declined)
         view.on_join_failed(self.join_failed)
         view.on_peer_joined(self.peer_joined)
@@ -202,12 +204,14 @@ class CallPage:
 
     def waiting(self) -> None:
         self.calling.set_visibility(True)
-        self.no_answer = ui.timer(self.ring_timeout, self.nobody_answered, once=True)
 
-    async def nobody_answered(self) -> None:
-        if self.calling.visible:
-            await self.view.hang_up()
-            self.finish('No answer', 'Nobody answered your call.')
+    def admitted(self, e: AdmittedEvent) -> None:
+        if e.empty:  # let in by the server: whoever was there left before answering
+            ui.notify('Nobody else is here yet: the others left before answering.')
+
+    def nobody_answered(self) -> None:
+        """The server ended our knock at its ring timeout (the element has hung up already)."""
+        self.finish('No answer', 'Nobody answered your call.')
 
     async def cancel(self) -> None:
         await self.view.hang_up()

@@ -1,7 +1,9 @@
-"""Per-connection state (a typed Session) and the limits that keep one address or connection from flooding."""
+"""Per-connection state (a typed Session), the socket.io rooms a connection is in, and the limits that keep
+one address or connection from flooding."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -13,10 +15,21 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from ..errors import SkyCallError
 
 CHAT_RATE = (10, 2.0)  # messages, seconds: a leaky bucket per connection
-SIGNAL_RATE = (200, 4.0)  # signal and state together
-RATES = {'signal': SIGNAL_RATE, 'chat': CHAT_RATE}
+SIGNAL_RATE = (200, 4.0)  # ICE comes in bursts
+STATE_RATE = (20, 4.0)  # a bucket of its own: toggling the camera must never starve ICE candidates
+RATES = {'signal': SIGNAL_RATE, 'state': STATE_RATE, 'chat': CHAT_RATE}
 JOIN_LIMIT = parse('30 per minute')  # per client address, so reconnecting does not reset it
 MAX_CONNECTIONS_PER_ADDRESS = 50
+
+
+def room_key(room: str) -> str:
+    """The socket.io room of a call's members (seated connections only)."""
+    return f'room:{room}'
+
+
+def peer_key(room: str, peer: str) -> str:
+    """The socket.io room of one peer id of a call: the connections holding a ticket for it."""
+    return f'peer:{room}:{peer}'
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +50,8 @@ class Session:
     seat: Seat | None = None
     # Made on the first message of its kind: most connections never chat, a knocker never signals.
     buckets: dict[str, AsyncLimiter] = field(default_factory=dict)
+    # While knocking: the ring timer, which this connection's worker owns (signaling/knocks.py).
+    ringing: asyncio.Task[None] | None = None
 
 
 class Limits:
@@ -66,7 +81,7 @@ class Limits:
 
     @staticmethod
     async def take(session: Session, kind: str) -> None:
-        """One ``kind`` ('signal' or 'chat') message from this connection, or rate-limited."""
+        """One ``kind`` ('signal', 'state' or 'chat') message from this connection, or rate-limited."""
         bucket = session.buckets.get(kind) or session.buckets.setdefault(kind, AsyncLimiter(*RATES[kind]))
         if not bucket.has_capacity():
             raise SkyCallError('rate-limited')

@@ -118,7 +118,6 @@ class SignalingNamespace(socketio.AsyncNamespace):
         if session is None:
             return
         self.limits.disconnect(session.address)
-        self.door.stop_ringing(session)
         if session.seat is not None:
             await self._leave(sid, session, reason='disconnected')
 

@@ -31,7 +31,8 @@ def build(settings: Settings) -> Calls:
     store, relay = _state(settings)
     _browser_storage(settings.secret)
     calls = Calls(store, TicketMint(settings.secret, settings.ticket_max_age_seconds))
-    signaling, namespace = create_server(store, calls.mint, settings.max_participants, relay)
+    signaling, namespace = create_server(store, calls.mint, settings.max_participants, relay,
+                                         ring_timeout_seconds=settings.ring_timeout_seconds)
     # Starlette's Mount keeps the full path in scope['path'], so engine.io is given the full path.
     app.mount('/signal', socketio.ASGIApp(signaling, socketio_path=SOCKETIO_PATH))
     app.add_static_files('/assets', ASSETS)
@@ -57,7 +58,6 @@ def build(settings: Settings) -> Calls:
     ice_servers = [{'urls': url} for url in settings.ice_server_urls]
     home.register(calls)
     call_routes.register(calls, ice_servers, ticket_refresh_seconds=settings.ticket_max_age_seconds / 3,
-                         ring_timeout_seconds=settings.ring_timeout_seconds,
                          max_participants=settings.max_participants)
     line = EchoLine.from_settings(calls, settings)
     app.on_shutdown(line.close)

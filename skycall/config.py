@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     # How long a room with nobody in it is kept.
     room_ttl_seconds: int = Field(24 * 3600, ge=60)
     ticket_max_age_seconds: int = Field(15 * 60, ge=30)
-    # How long a knock rings before the caller gets "No answer".
+    # How long a knock rings before the server ends it ("No answer"); the store keeps a knock longer
+    # (rooms.KNOCK_TTL_SECONDS).
     ring_timeout_seconds: float = Field(30.0, ge=1.0, le=60.0)
     # ICE servers handed to browsers, comma-separated URLs (e.g. "stun:stun.example.org:3478").
     ice_servers: str = ''

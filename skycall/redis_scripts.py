@@ -239,6 +239,24 @@ for _, raw in ipairs(redis.call('HVALS', KNOCKS)) do
 end
 return cjson.encode(out)
 """,
+    'open_door': r"""
+-- no arguments of its own
+if redis.call('EXISTS', ROOM) == 0 then return cjson.encode({}) end
+local live, dead = seated(nil)
+if #dead > 0 then touch() end
+if #live > 0 then return cjson.encode({dead = dead}) end
+local now, admitted = now_ms(), {}
+for _, raw in ipairs(redis.call('HVALS', KNOCKS)) do
+  local k = cjson.decode(raw)
+  if now - k.since <= KNOCK_TTL and alive(k.worker) then
+    admitted[#admitted + 1] = raw
+    redis.call('SADD', GUESTS, k.id)
+  end
+end
+redis.call('DEL', KNOCKS)
+if #admitted > 0 then redis.call('PEXPIRE', GUESTS, math.max(redis.call('PTTL', ROOM), 1)) end
+return cjson.encode({admitted = admitted, dead = dead})
+""",
     'add_chat': r"""
 local message, keep, budget = ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11])
 if redis.call('EXISTS', ROOM) == 0 then return 0 end

@@ -189,6 +189,11 @@ class RedisRoomStore:
     async def knocks(self, room: str) -> list[Member]:
         return decode_members(json.loads(await self._run('knocks', room)))
 
+    async def open_door(self, room: str) -> list[Member]:
+        result = json.loads(await self._run('open_door', room))
+        self._bury(room, result.get('dead'))
+        return decode_members(result.get('admitted'))
+
     async def add_chat(self, room: str, message: ChatMessage) -> None:
         await self._run('add_chat', room, message.model_dump_json(by_alias=True), CHAT_HISTORY, CHAT_BYTES)
 

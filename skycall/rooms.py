@@ -25,7 +25,9 @@ from typing import Protocol
 from .errors import SkyCallError
 from .protocol import ChatMessage
 
-KNOCK_TTL_SECONDS = 60.0
+# Longer than any ring timeout (config: at most 60 s): the signaling server ends a knock at its ring
+# timeout; this only clears one whose worker could not (it died, or lost Redis).
+KNOCK_TTL_SECONDS = 90.0
 CHAT_HISTORY = 500  # messages kept per room
 CHAT_BYTES = 64 * 1024  # and at most this much of them, as JSON (the newest message is always kept)
 CHAT_ROOMS = 1000  # rooms whose history the memory store keeps: about 70 MB at most
@@ -105,6 +107,9 @@ class RoomStore(Protocol):
     async def knocks(self, room: str) -> list[Member]:
         """The people knocking on ``room`` now (a knock lasts KNOCK_TTL_SECONDS, or until its worker
         dies): what a member who (re)joins is to be shown."""
+    async def open_door(self, room: str) -> list[Member]:
+        """If nobody is seated in ``room``, let everyone knocking in (onto the guest list) and return them;
+        else nothing. One step, so that a member seated meanwhile keeps the knocks to answer."""
     async def add_chat(self, room: str, message: ChatMessage) -> None:
         """Keep a chat message; only the last CHAT_HISTORY stay, and no more than CHAT_BYTES of them."""
     async def chat_history(self, room: str) -> list[ChatMessage]:
@@ -225,6 +230,15 @@ class MemoryRoomStore:
     async def knocks(self, room: str) -> list[Member]:
         state = self._get(room)
         return self._live_knocks(state) if state else []
+
+    async def open_door(self, room: str) -> list[Member]:
+        state = self._get(room)
+        if state is None or state.members:
+            return []
+        waiting = self._live_knocks(state)
+        state.knocks.clear()
+        state.guests.update(member.id for member in waiting)
+        return waiting
 
     @staticmethod
     def _live_knocks(state: _Room) -> list[Member]:

@@ -32,6 +32,7 @@ from engineio.async_drivers import asgi
 from socketio import packet
 
 from .addresses import client_key
+from .errors import SkyCallError
 
 log = logging.getLogger(__name__)
 
@@ -138,13 +139,16 @@ class GuardedServer(socketio.AsyncServer):
         address = self._addresses.get(eio_sid, '?')
         self.log.warning(address, 'signaling: closed a connection from %s: %s', address, reason)
 
-    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> bool | None:
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> dict[str, Any] | None:
         address = client_address(environ)
         if self._per_address[address] >= self.max_connections_per_address:
             self.counters['refused:connections'] += 1
             self.log.warning(address, 'signaling: refused a connection from %s: %d already open',
                              address, self._per_address[address])
-            return False  # engine.io answers the handshake with an error and drops the session
+            # engine.io answers the handshake with 401 and this JSON body, socket.io's shape for a refusal: the
+            # sentence as ``message``, the error object as ``data``. (A browser's websocket sees only a failure.)
+            error = SkyCallError('rate-limited')
+            return {'message': error.message, 'data': error.to_dict('connect')}
         await super()._handle_eio_connect(eio_sid, environ)
         self._per_address[address] += 1  # counted out in _handle_eio_disconnect, which engine.io now owes us
         self._addresses[eio_sid] = address

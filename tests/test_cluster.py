@@ -110,7 +110,6 @@ async def test_a_redis_outage_is_reported_and_healed_within_two_seconds(
     # Said during the outage: the sender is told it did not go out.
     reply = await ada.call('chat', {'text': 'anyone there?'})
     assert reply['ok'] is False and reply['code'] == 'unavailable', reply
-    assert await ada.expect('error') == reply
     # A worker that starts while Redis is down starts, and says it is not ready.
     late = SkyCallProcess(log_dir=tmp_path, **server.settings)
     late.start(wait=False)

@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 from skycall.errors import SkyCallError
 from skycall.protocol import ChatMessage, new_room_id
 from skycall.redis_store import RedisRoomStore
-from skycall.rooms import CHAT_HISTORY, Joined, Member
+from skycall.rooms import CHAT_HISTORY, KNOCK_TTL_SECONDS, Joined, Member
 from skycall.testing.redis_process import RedisProcess
 from tests.stores import (
     ADA,
@@ -126,7 +126,7 @@ async def test_every_key_carries_the_prefix_and_expires(private_redis: RedisProc
     assert all(key.startswith(prefix) for key in keys), keys
     assert all(ttl > 0 for ttl in ttls.values()), ttls
     assert ttls[f'{prefix}room:{room}:chat'] > 23 * 3600 * 1000, 'chat stays a day after the last activity'
-    assert ttls[f'{prefix}room:{room}:knocks'] <= 60 * 1000
+    assert ttls[f'{prefix}room:{room}:knocks'] <= KNOCK_TTL_SECONDS * 1000
     assert ttls[f'{prefix}worker:{store.worker_id}'] <= 10 * 1000
     # Everything stored is JSON (never pickle).
     assert {json.loads(value)['name'] for value in members} == {'Ada', 'Bob'}

@@ -327,3 +327,22 @@ async def test_chat_of_a_missing_room_is_not_kept(store: RoomStore) -> None:
     await store.add_chat(missing, ChatMessage(id='m1', sender=ADA.id, name='Ada', text='hello?', ts=1.5))
     assert await store.chat_history(missing) == []
     assert not await store.room_exists(missing)
+
+
+async def test_a_room_left_empty_lets_its_knocks_in(store: RoomStore, room: str) -> None:
+    await seat(store, room, ADA, max_participants=3)
+    await store.join(room, BOB, max_participants=3)
+    await store.join(room, CLEO, max_participants=3)
+    assert await store.open_door(room) == [], 'a member is there to answer'
+    assert await store.knocks(room) == [BOB, CLEO]
+    await store.leave(room, ADA.id, conn=ADA.conn)
+    assert await store.open_door(room) == [BOB, CLEO]
+    assert await store.knocks(room) == []
+    assert await store.open_door(room) == [], 'each knock is let in once'
+    # Let in: on the guest list, so both are seated, the second with the first there.
+    assert (await store.join(room, BOB, max_participants=3)).seated
+    assert (await store.join(room, CLEO, max_participants=3)) == Joined(seated=True, others=[BOB])
+
+
+async def test_the_door_of_a_missing_room_opens_on_nobody(store: RoomStore) -> None:
+    assert await store.open_door(new_room_id()) == []

@@ -59,7 +59,6 @@ async def test_the_second_person_knocks_and_is_let_in(people: People, room: str)
     await bob.fails('answer', {'id': ada.id}, 'not-joined')
     assert await ada.call('signal', {'to': ticket['peer'], 'description': OFFER}) == {
         'ok': False, 'code': 'no-such-peer', 'message': 'That person is not in this call.', 'event': 'signal'}
-    assert (await ada.expect('error'))['code'] == 'no-such-peer'
     # Ada answers; Bob joins again with the same ticket and is seated.
     assert await ada.call('answer', {'id': ticket['peer']}) == {'ok': True}
     assert await bob.expect('admitted') == {'by': 'Ada'}

@@ -86,6 +86,26 @@ class JoinedEvent(UiEventArguments):
 
 
 @dataclass(kw_only=True, slots=True)
+class AdmittedEvent(UiEventArguments):
+    """Our knock was answered: by a member, or (``empty``) by the server, as nobody was left in the call."""
+
+    empty: bool
+
+    @classmethod
+    def parse(cls, sender: Element, args: Args) -> Self:
+        return cls(sender=sender, client=sender.client, empty=args.flag('empty'))
+
+
+@dataclass(kw_only=True, slots=True)
+class NoAnswerEvent(UiEventArguments):
+    """Nobody answered our knock: the server ended it at its ring timeout."""
+
+    @classmethod
+    def parse(cls, sender: Element, args: Args) -> Self:
+        return cls(sender=sender, client=sender.client)
+
+
+@dataclass(kw_only=True, slots=True)
 class DeclinedEvent(UiEventArguments):
     """Our knock was turned away, by the person named ``by``."""
 

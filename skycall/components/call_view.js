@@ -29,7 +29,7 @@ class Call {
     // the template shows them): Vue would wrap the socket, streams and peer connections in Proxies,
     // and a proxied MediaStream is not the one the browser hands out (and every access pays a trap).
     this.view = view;
-    this.me = /** @type {string | null} our peer id, once the server answered our join */ (null);
+    this.me = /** @type {Knock | null} our peer id and name, once the server answered our join */ (null);
     this.currentTicket = view.ticket ?? ""; // the freshest ticket: from the prop, or handed over by start()
     this.joinSent = false;
     this.seated = false;
@@ -99,8 +99,17 @@ class Call {
       this.view.knocks = [...this.view.knocks.filter((knock) => knock.id !== peer.id), { id: peer.id, name: String(peer.name) }];
       if (this.view.ring) ring();
     });
-    on("knock-ended", (peer) => this.closeKnock(peer.id));
-    on("admitted", () => this.join());
+    on("knock-ended", (peer) => {
+      if (this.seated || peer.id !== this.me?.id) return this.closeKnock(peer.id);
+      // Our own knock, ended by the server at its ring timeout: nobody answered.
+      this.over = true;
+      this.view.$emit("no-answer", {});
+      this.shutdown();
+    });
+    on("admitted", (reply) => {
+      this.view.$emit("admitted", { empty: reply?.reason === "empty" }); // empty: nobody left to answer
+      this.join();
+    });
     on("declined", (reply) => {
       this.over = true;
       this.view.$emit("declined", reply);

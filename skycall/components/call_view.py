@@ -18,6 +18,7 @@ from ..icons import ICONS, svg_path
 from ..signaling import SOCKETIO_PATH
 from .call_events import (
     MAX_CODE,
+    AdmittedEvent,
     Args,
     ChatEvent,
     ConnectionEvent,
@@ -26,6 +27,7 @@ from .call_events import (
     LayoutEvent,
     MediaErrorEvent,
     MediaEvent,
+    NoAnswerEvent,
     PeerJoinedEvent,
     PeerLeftEvent,
     ProblemEvent,
@@ -104,6 +106,14 @@ class CallView(ui.element, component='call_view.js', esm={'skycall': 'js'}):
 
     def on_joined(self, handler: Handler[JoinedEvent]) -> None:
         self._on('joined', JoinedEvent.parse, handler)
+
+    def on_admitted(self, handler: Handler[AdmittedEvent]) -> None:
+        """We were let in after knocking (the element joins again by itself)."""
+        self._on('admitted', AdmittedEvent.parse, handler)
+
+    def on_no_answer(self, handler: Handler[NoAnswerEvent]) -> None:
+        """Nobody answered our knock: the server ended it at the ring timeout, and the element hung up."""
+        self._on('no-answer', NoAnswerEvent.parse, handler)
 
     def on_declined(self, handler: Handler[DeclinedEvent]) -> None:
         self._on('declined', DeclinedEvent.parse, handler)

@@ -8,6 +8,7 @@ from nicegui import events, ui
 
 from ..calls import Calls
 from ..components.call_events import (
+    AdmittedEvent,
     ChatEvent,
     ConnectionEvent,
     DeclinedEvent,
@@ -40,12 +41,11 @@ class CallPage:
     """The call view, its buttons and the chat, wired to the CallView element's events."""
 
     def __init__(self, calls: Calls, ticket: Ticket | None, ice_servers: list[dict[str, Any]], invite: str,
-                 ticket_refresh_seconds: float, ring_timeout_seconds: float) -> None:
+                 ticket_refresh_seconds: float) -> None:
         """Without a ticket the page is a preview (camera on, signaling connected) until ``start``."""
         self.calls = calls
         self.ticket = ticket
         self.ticket_refresh_seconds = ticket_refresh_seconds
-        self.ring_timeout = ring_timeout_seconds
         self.ended: frame.Countdown | None = None
         self.audio_on = True
         self.video_on = True
@@ -96,6 +96,8 @@ class CallPage:
         view.on_layout(lambda e: self.chat.set_open(not e.phone))
         view.on_waiting(self.waiting)
         view.on_joined(lambda: self.calling.set_visibility(False))
+        view.on_admitted(self.admitted)
+        view.on_no_answer(self.nobody_answered)
         view.on_declined(self.declined)
         view.on_join_failed(self.join_failed)
         view.on_peer_joined(self.peer_joined)
@@ -119,12 +121,14 @@ class CallPage:
 
     def waiting(self) -> None:
         self.calling.set_visibility(True)
-        self.no_answer = ui.timer(self.ring_timeout, self.nobody_answered, once=True)
 
-    async def nobody_answered(self) -> None:
-        if self.calling.visible:
-            await self.view.hang_up()
-            self.finish('No answer', 'Nobody answered your call.')
+    def admitted(self, e: AdmittedEvent) -> None:
+        if e.empty:  # let in by the server: whoever was there left before answering
+            ui.notify('Nobody else is here yet: the others left before answering.')
+
+    def nobody_answered(self) -> None:
+        """The server ended our knock at its ring timeout (the element has hung up already)."""
+        self.finish('No answer', 'Nobody answered your call.')
 
     async def cancel(self) -> None:
         await self.view.hang_up()

@@ -19,7 +19,7 @@ from .call_style import CSS
 
 
 def register(calls: Calls, ice_servers: list[dict[str, Any]], ticket_refresh_seconds: float,
-             ring_timeout_seconds: float, max_participants: int) -> None:
+             max_participants: int) -> None:
     @ui.page('/dial/{room}')
     async def dial(room: str, request: Request) -> None:
         """The invite: the call page itself, behind a "Your name" dialog.
@@ -39,7 +39,7 @@ def register(calls: Calls, ice_servers: list[dict[str, Any]], ticket_refresh_sec
         ui.add_css(CSS)
         frame.header()
         page = CallPage(calls, None, ice_servers, invite=_invite(request, room),
-                        ticket_refresh_seconds=ticket_refresh_seconds, ring_timeout_seconds=ring_timeout_seconds)
+                        ticket_refresh_seconds=ticket_refresh_seconds)
 
         async def enter(name: str) -> None:
             known = memory.recall()
@@ -81,7 +81,7 @@ def register(calls: Calls, ice_servers: list[dict[str, Any]], ticket_refresh_sec
         ui.add_css(CSS)
         frame.header()
         CallPage(calls, ticket, ice_servers, invite=_invite(request, room),
-                 ticket_refresh_seconds=ticket_refresh_seconds, ring_timeout_seconds=ring_timeout_seconds)
+                 ticket_refresh_seconds=ticket_refresh_seconds)
 
 
 async def _no_seat_left(calls: Calls, room: str, peer: str | None, max_participants: int) -> bool:

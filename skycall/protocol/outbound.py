@@ -47,13 +47,24 @@ class PeerLeft(Peer):
 
 
 class KnockEnded(Peer):
+    """To the members, and at ``no-answer`` (the ring timeout) to the knocker too."""
+
     event = 'knock-ended'
-    reason: Literal['answered', 'declined', 'cancelled']
+    reason: Literal['answered', 'declined', 'cancelled', 'no-answer']
 
 
 class Admitted(Event):
+    """To the knocker: let in ``by`` a member, or by the server (``reason`` "empty") when the last member left."""
+
     event = 'admitted'
-    by: Name
+    by: Name | None = None
+    reason: Literal['empty'] | None = None
+
+    @model_validator(mode='after')
+    def _by_someone_or_empty(self) -> Admitted:
+        if (self.by is None) == (self.reason is None):
+            raise ValueError('admitted names the member who answered, or says the room was empty')
+        return self
 
 
 class Declined(Event):

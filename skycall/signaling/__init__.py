@@ -1,7 +1,8 @@
 """The signaling server: one socket.io namespace that seats peers in rooms and relays between them.
 
-namespace.py holds the namespace (one dispatch for every event, the handlers), session.py the typed
-per-connection session and the rate limits.
+namespace.py holds the namespace (one dispatch for every event, the handlers), knocks.py the knock
+lifecycle, session.py the typed per-connection session and the rate limits, acks.py the server that tells
+the namespace whether an event asked for an acknowledgement.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from ..protocol import MAX_FRAME
 from ..relay import RedisRelay
 from ..rooms import RoomStore
 from ..tickets import TicketMint
-from ..transport import GuardedServer
+from .acks import AckAwareServer
 from .namespace import SignalingNamespace, peer_key, room_key
 from .session import MAX_CONNECTIONS_PER_ADDRESS
 
@@ -23,12 +24,14 @@ __all__ = ['MAX_CONNECTIONS_PER_ADDRESS', 'SOCKETIO_PATH', 'SignalingNamespace',
 
 
 def create_server(store: RoomStore, mint: TicketMint, max_participants: int,
-                  relay: RedisRelay | None = None) -> tuple[socketio.AsyncServer, SignalingNamespace]:
+                  relay: RedisRelay | None = None, *,
+                  ring_timeout_seconds: float = 30.0) -> tuple[socketio.AsyncServer, SignalingNamespace]:
     """A socket.io server that only accepts same-origin websocket connections and small frames.
 
-    ``relay`` carries events to the other workers (RedisRelay); None serves one process.
+    ``relay`` carries events to the other workers (RedisRelay); None serves one process. A knock nobody
+    answers ends after ``ring_timeout_seconds``.
     """
-    server = GuardedServer(  # refuses binary and malformed frames, caps sockets per address (transport.py)
+    server = AckAwareServer(  # refuses binary and malformed frames, caps sockets per address (transport.py)
         max_connections_per_address=MAX_CONNECTIONS_PER_ADDRESS,
         async_mode='asgi',
         client_manager=relay,
@@ -38,6 +41,6 @@ def create_server(store: RoomStore, mint: TicketMint, max_participants: int,
         ping_interval=3,  # a vanished browser is noticed within ping_interval + ping_timeout (7 s)
         ping_timeout=4,
     )
-    namespace = SignalingNamespace(store, mint, max_participants, relay)
+    namespace = SignalingNamespace(store, mint, max_participants, relay, ring_timeout_seconds)
     server.register_namespace(namespace)
     return server, namespace

@@ -2,7 +2,8 @@
 
 Every inbound event goes through one dispatch (``trigger_event``): known event, one argument, the seat it
 needs, its rate limit, then parsed into its typed message (skycall.protocol) before its handler runs; any
-failure becomes the ``error`` event and the error acknowledgement there, and nowhere else. Identities come
+failure becomes the error acknowledgement there, and nowhere else (or the ``error`` event, when the sender
+asked for no acknowledgement). The knock lifecycle lives in knocks.py. Identities come
 from the verified ticket kept in the connection's Session, never from the message.
 """
 
@@ -22,17 +23,14 @@ from ..errors import SkyCallError
 from ..relay import RedisRelay
 from ..rooms import Member, RoomStore
 from ..tickets import TicketMint
-from .session import KNOCKED_TOO_OFTEN, Limits, Seat, Session
+from ..transport import client_address
+from .acks import wants_acknowledgement
+from .knocks import Door
+from .session import KNOCKED_TOO_OFTEN, Limits, Seat, Session, peer_key, room_key
+
+__all__ = ['SignalingNamespace', 'peer_key', 'room_key']
 
 log = logging.getLogger(__name__)
-
-
-def room_key(room: str) -> str:
-    return f'room:{room}'
-
-
-def peer_key(room: str, peer: str) -> str:
-    return f'peer:{room}:{peer}'
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +40,7 @@ class Route:
 
     handler: str
     needs: Literal['nothing', 'joined', 'seated'] = 'seated'
-    limit: Literal['join', 'signal', 'chat'] | None = None
+    limit: Literal['join', 'signal', 'state', 'chat'] | None = None
 
 
 ROUTES: dict[str, Route] = {
@@ -51,7 +49,7 @@ ROUTES: dict[str, Route] = {
     'decline': Route('_decline'),
     'signal': Route('_signal', limit='signal'),
     'chat': Route('_chat', limit='chat'),
-    'state': Route('_state', limit='signal'),
+    'state': Route('_state', limit='state'),
     'leave': Route('_leave_call', 'joined'),
 }
 
@@ -62,9 +60,10 @@ class SignalingNamespace(socketio.AsyncNamespace):
     """join, answer, decline, signal, chat, state and leave, as written in docs/protocol.md."""
 
     def __init__(self, store: RoomStore, mint: TicketMint, max_participants: int,
-                 relay: RedisRelay | None = None) -> None:
+                 relay: RedisRelay | None = None, ring_timeout_seconds: float = 30.0) -> None:
         super().__init__('/')
         self.store = store
+        self.door = Door(store, self._send, ring_timeout_seconds)
         self.relay = relay
         # With several workers, the store tells the signal path who is in a room from what it last read;
         # every worker's relay hears when a room's members change (see RoomStore.members_changed).
@@ -96,33 +95,29 @@ class SignalingNamespace(socketio.AsyncNamespace):
             log.exception('%s failed', event)
             failure = SkyCallError('unavailable')
         reply = p.ErrorReply.of(failure, event if route else None)
+        if wants_acknowledgement():
+            return reply.wire()
         try:
             await self._send(reply, to=sid)
         except SkyCallError:
-            pass  # the relay is down: the acknowledgement still carries the error
-        return reply.wire()
+            log.warning('could not tell a client that its %s failed: the relay is down', event)
+        return None
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        client = environ.get('asgi.scope', {}).get('client') or ('?', 0)
-        address = str(client[0])
-        try:
-            self.limits.connect(address)
-        except SkyCallError as error:
-            raise socketio.exceptions.ConnectionRefusedError(p.ErrorReply.of(error, 'connect').wire()) from None
-        self.sessions[sid] = Session(address)
+        # Sockets per address are capped below, by the engine.io server (transport.py), before this runs.
+        self.sessions[sid] = Session(client_address(environ))
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         session = self.sessions.pop(sid, None)
-        if session is None:
-            return
-        self.limits.disconnect(session.address)
-        if session.seat is not None:
+        if session is not None and session.seat is not None:
             await self._leave(sid, session, reason='disconnected')
 
     async def announce_departures(self, departed: list[tuple[str, Member]]) -> None:
         """Tell rooms about members whose worker died (found by the store's sweep)."""
         for room, member in departed:
             await self._send(p.PeerLeft(id=member.id, name=member.name, reason='disconnected'), room=room_key(room))
+        for room in {room for room, _ in departed}:
+            await self.door.open_if_empty(room)
 
     # The handlers: each gets the connection's session and its parsed message, and returns the acknowledgement.
 
@@ -130,27 +125,35 @@ class SignalingNamespace(socketio.AsyncNamespace):
         ticket = self.mint.check(message.ticket)
         if session.seat is not None and (session.seat.room, session.seat.peer) != (ticket.room, ticket.peer):
             await self._leave(sid, session, reason='left')
-        joined = await self.store.join(ticket.room, Member(ticket.peer, ticket.name, sid), self.max_participants)
+        self.door.stop_ringing(session)
+        # In its peer's room before the store decides: an `admitted` may follow the knock at once.
+        await self.enter_room(sid, peer_key(ticket.room, ticket.peer))
+        try:
+            joined = await self.store.join(ticket.room, Member(ticket.peer, ticket.name, sid), self.max_participants)
+        except Exception:
+            if session.seat is None:
+                await self.leave_room(sid, peer_key(ticket.room, ticket.peer))
+            raise
         if not joined.seated and not await self.limits.knock(session.address, ticket.room):
             await self._refuse_knock(sid, session, Seat(ticket.room, ticket.peer, ticket.name, seated=False))
         session.seat = Seat(ticket.room, ticket.peer, ticket.name, joined.seated)
         you = p.Peer(id=ticket.peer, name=ticket.name)
-        await self.enter_room(sid, peer_key(ticket.room, ticket.peer))
         if not joined.seated:
-            await self._send(p.Knock(id=ticket.peer, name=ticket.name), room=room_key(ticket.room))
+            await self.door.knock(sid, session, session.seat)
             return p.JoinReply(waiting=True, you=you, peers=[])
         if joined.replaced is not None and joined.replaced.conn != sid:
             await self._evict(ticket.room, joined.replaced)
         await self.enter_room(sid, room_key(ticket.room))
         await self._send(p.PeerJoined(id=ticket.peer, name=ticket.name), room=room_key(ticket.room), skip_sid=sid)
+        await self.door.replay(sid, ticket.room, ticket.peer)  # arrives before this reply
         return p.JoinReply(waiting=False, you=you, peers=[p.Peer(id=m.id, name=m.name) for m in joined.others],
                            history=await self.store.chat_history(ticket.room))
 
     async def _answer(self, sid: str, session: Session, message: p.KnockReply) -> p.Ok:
-        return await self._reply_to_knock(_seat(session), message.id, admit=True)
+        return await self.door.reply(_seat(session), message.id, admit=True)
 
     async def _decline(self, sid: str, session: Session, message: p.KnockReply) -> p.Ok:
-        return await self._reply_to_knock(_seat(session), message.id, admit=False)
+        return await self.door.reply(_seat(session), message.id, admit=False)
 
     async def _signal(self, sid: str, session: Session, message: p.Signal) -> p.Ok:
         seat = _seat(session)  # kept before waiting: a disconnect clears the session's seat
@@ -213,33 +216,20 @@ class SignalingNamespace(socketio.AsyncNamespace):
         elif event in (p.PeerJoined.event, p.PeerLeft.event) and room is not None and room.startswith('room:'):
             self.store.members_changed(room.removeprefix('room:'))
 
-    async def _reply_to_knock(self, seat: Seat, knocker_id: str, admit: bool) -> p.Ok:
-        """A member lets a knocking person in (admitted) or turns them away (declined); popups close."""
-        store_call = self.store.admit if admit else self.store.withdraw
-        knocker = await store_call(seat.room, knocker_id)
-        if knocker is None:
-            raise SkyCallError('no-such-peer')
-        answer = p.Admitted(by=seat.name) if admit else p.Declined(by=seat.name)
-        await self._send(answer, room=peer_key(seat.room, knocker.id))
-        await self._send(p.KnockEnded(id=knocker.id, name=knocker.name, reason='answered' if admit else 'declined'),
-                         room=room_key(seat.room))
-        return p.Ok()
-
     async def _leave(self, sid: str, session: Session, reason: Literal['left', 'disconnected']) -> None:
-        """Give up the seat, or withdraw the knock; tell the room. A hang-up also leaves the guest list."""
+        """Give up the seat, or withdraw the knock; tell the room. A hang-up also leaves the guest list.
+        The last member to go lets in whoever knocks (knocks.py)."""
         seat = _seat(session, seated=False)
         session.seat = None
         await self.leave_room(sid, room_key(seat.room))
         await self.leave_room(sid, peer_key(seat.room, seat.peer))
         if not seat.seated:
-            knocker = await self.store.withdraw(seat.room, seat.peer, conn=sid)
-            if knocker is not None:
-                await self._send(p.KnockEnded(id=knocker.id, name=knocker.name, reason='cancelled'),
-                                 room=room_key(seat.room))
+            await self.door.cancel(sid, session, seat)
             return
         member = await self.store.leave(seat.room, seat.peer, conn=sid, forget=reason == 'left')
         if member is not None:
             await self._send(p.PeerLeft(id=member.id, name=member.name, reason=reason), room=room_key(seat.room))
+            await self.door.open_if_empty(seat.room)
 
     async def _refuse_knock(self, sid: str, session: Session, seat: Seat) -> NoReturn:
         """Too many knocks from this address on this room: the knock just recorded is withdrawn, so that one
@@ -249,6 +239,8 @@ class SignalingNamespace(socketio.AsyncNamespace):
             await self._leave(sid, session, reason='left')
         else:
             await self.store.withdraw(seat.room, seat.peer, conn=sid)
+            if session.seat is None:
+                await self.leave_room(sid, peer_key(seat.room, seat.peer))
         raise SkyCallError('rate-limited', KNOCKED_TOO_OFTEN)
 
     async def _evict(self, room: str, old: Member) -> None:

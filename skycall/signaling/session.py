@@ -1,8 +1,9 @@
-"""Per-connection state (a typed Session) and the limits that keep one address or connection from flooding."""
+"""Per-connection state (a typed Session), the socket.io rooms a connection is in, and the limits that keep
+one address or connection from flooding."""
 
 from __future__ import annotations
 
-from collections import Counter
+import asyncio
 from dataclasses import dataclass, field
 
 from aiolimiter import AsyncLimiter
@@ -13,14 +14,25 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from ..errors import SkyCallError
 
 CHAT_RATE = (10, 2.0)  # messages, seconds: a leaky bucket per connection
-SIGNAL_RATE = (200, 4.0)  # signal and state together
-RATES = {'signal': SIGNAL_RATE, 'chat': CHAT_RATE}
+SIGNAL_RATE = (200, 4.0)  # ICE comes in bursts
+STATE_RATE = (20, 4.0)  # a bucket of its own: toggling the camera must never starve ICE candidates
+RATES = {'signal': SIGNAL_RATE, 'state': STATE_RATE, 'chat': CHAT_RATE}
 JOIN_LIMIT = parse('30 per minute')  # per client address, so reconnecting does not reset it
 # Knocks per client address per room: a knock holds the free seat (KNOCK_TTL_SECONDS), so knocking again and
 # again would keep everyone else out; five leave room for a few tries after "No answer" or a decline.
 KNOCK_LIMIT = parse('5 per 10 minutes')
 KNOCKED_TOO_OFTEN = 'You have knocked on this call many times. Try again in a few minutes.'
 MAX_CONNECTIONS_PER_ADDRESS = 50
+
+
+def room_key(room: str) -> str:
+    """The socket.io room of a call's members (seated connections only)."""
+    return f'room:{room}'
+
+
+def peer_key(room: str, peer: str) -> str:
+    """The socket.io room of one peer id of a call: the connections holding a ticket for it."""
+    return f'peer:{room}:{peer}'
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +53,8 @@ class Session:
     seat: Seat | None = None
     # Made on the first message of its kind: most connections never chat, a knocker never signals.
     buckets: dict[str, AsyncLimiter] = field(default_factory=dict)
+    # While knocking: the ring timer, which this connection's worker owns (signaling/knocks.py).
+    ringing: asyncio.Task[None] | None = None
 
 
 class Limits:
@@ -51,18 +65,6 @@ class Limits:
 
     def __init__(self) -> None:
         self._joins = SlidingWindowCounterRateLimiter(MemoryStorage())
-        self._connections: Counter[str] = Counter()
-
-    def connect(self, address: str) -> None:
-        """Count a new connection from ``address``; rate-limited when it has too many already."""
-        if self._connections[address] >= MAX_CONNECTIONS_PER_ADDRESS:
-            raise SkyCallError('rate-limited')
-        self._connections[address] += 1
-
-    def disconnect(self, address: str) -> None:
-        self._connections[address] -= 1
-        if self._connections[address] <= 0:
-            del self._connections[address]
 
     async def join(self, address: str) -> None:
         if not await self._joins.hit(JOIN_LIMIT, 'join', address):
@@ -74,7 +76,7 @@ class Limits:
 
     @staticmethod
     async def take(session: Session, kind: str) -> None:
-        """One ``kind`` ('signal' or 'chat') message from this connection, or rate-limited."""
+        """One ``kind`` ('signal', 'state' or 'chat') message from this connection, or rate-limited."""
         bucket = session.buckets.get(kind) or session.buckets.setdefault(kind, AsyncLimiter(*RATES[kind]))
         if not bucket.has_capacity():
             raise SkyCallError('rate-limited')

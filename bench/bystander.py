@@ -40,9 +40,9 @@ ABUSER_ADDRESSES = 3  # per abuser process
 PHASES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ('quiet', 'quiet (no abuse)', ()),
     ('pages', 'cookieless page-view flood', ('pages',)),
-    ('sockets', 'sockets opened and dropped, malformed and binary frames', ('sockets',)),
-    ('both', 'page views and sockets at once', ('pages', 'sockets')),
-    ('after', 'quiet again, after the abuse', ()),
+    ('sockets', 'socket flood: bare, malformed, binary', ('sockets',)),
+    ('both', 'both floods at once', ('pages', 'sockets')),
+    ('after', 'quiet again, after the floods', ()),
 )
 
 

@@ -30,7 +30,7 @@ from skycall.testing.processes import ROOT
 from .harness import BenchServer, enter_room, peer, summary
 from .results import Result, Row
 
-RATE = 20  # signals a second each way: a call's ICE candidates arrive in bursts well under this
+RATE = 20  # signals a second each way: modest (a call trickles a few dozen candidates; the server allows 50/s)
 PHASE_SECONDS = 10.0
 AFTER_SECONDS = 5.0  # the quiet phase after the abuse
 DRAIN_SECONDS = 2.0  # how long a late signal may still arrive after a phase
@@ -215,31 +215,35 @@ class Abuser:
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
         abuser = cls(process, kind)
         assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), 30)
-        if line.strip() != b'started':
-            raise RuntimeError(f'the {kind} abuser did not start: {(line + await abuser._rest()).decode()[-500:]}')
+        try:
+            line = await asyncio.wait_for(process.stdout.readline(), 30)
+            if line.strip() != b'started':
+                raise RuntimeError(f'the {kind} abuser did not start: {(line + await abuser._rest()).decode()[-500:]}')
+        except BaseException:
+            await abuser.stop()
+            raise
         return abuser
 
     async def finish(self, within: float) -> dict[str, Any]:
-        """What it achieved, from its last line, once it has stopped by itself (within ``within`` s)."""
+        """What it achieved, from its last line of JSON, once it has stopped by itself (within ``within`` s)."""
         try:
-            output = await asyncio.wait_for(self._rest(), within)
+            output = (await asyncio.wait_for(self._rest(), within)).decode()
         except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
             raise RuntimeError(f'the {self.kind} abuser did not stop by itself') from None
-        lines = output.decode().strip().splitlines()
-        if await self.process.wait() != 0 or not lines:
-            raise RuntimeError(f'the {self.kind} abuser failed: {output.decode()[-500:]}')
-        return dict(json.loads(lines[-1]))
+        reports = [line for line in output.splitlines() if line.startswith('{')]
+        if await self.process.wait() != 0 or not reports:
+            raise RuntimeError(f'the {self.kind} abuser failed: {output[-500:]}')
+        return dict(json.loads(reports[-1]))
 
     async def _rest(self) -> bytes:
         assert self.process.stdout is not None
         return await self.process.stdout.read()
 
-    def kill(self) -> None:
+    async def stop(self) -> None:
+        """Kill it, if it is still running (it stops by itself unless something went wrong)."""
         if self.process.returncode is None:
             self.process.kill()
+            await self.process.wait()
 
 
 async def _phase(server: BenchServer, bystanders: Bystanders, name: str, label: str, kinds: tuple[str, ...],
@@ -257,7 +261,7 @@ async def _phase(server: BenchServer, bystanders: Bystanders, name: str, label: 
         achieved = [await abuser.finish(within=30) for abuser in abusers]
     finally:
         for abuser in abusers:
-            abuser.kill()
+            await abuser.stop()
     return {'name': name, 'label': label, 'seconds': seconds, 'reseated': reseated, **figures,
             'server_cpu': round(server_cpu, 3), 'abusers': achieved}
 

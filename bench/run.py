@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import capacity, echo, first_frame, leaks, machine, page_weight, relay, report, worker_death
+from . import bystander, capacity, echo, first_frame, leaks, machine, page_weight, relay, report, worker_death
 from .results import Failed, Outcome, Result
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, tuple[Callable[[], Result], type[Result]]] = {
     'leaks': (leaks.run, leaks.Leaks),
     'worker_death': (worker_death.run, worker_death.WorkerDeath),
     'echo': (echo.run, echo.Echo),
+    'bystander': (bystander.run, bystander.Bystander),
 }
 
 

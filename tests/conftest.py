@@ -49,6 +49,18 @@ async def people(server: Server) -> AsyncIterator[People]:
 
 
 @pytest.fixture
+async def room(server: Server) -> str:
+    """A new room on the module's server."""
+    return await server.create_room()
+
+
+@pytest.fixture
+async def other_room(server: Server) -> str:
+    """A second room on the module's server, for what must not cross between rooms."""
+    return await server.create_room()
+
+
+@pytest.fixture
 def private_redis() -> Iterator[RedisProcess]:
     """A fresh redis-server of this test's own, to stop, pause and start again (empty after each start)."""
     server = RedisProcess(keep_data=False).start()

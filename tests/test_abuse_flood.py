@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from skycall.testing.net import new_address
 from skycall.testing.people import WAIT, People
+from skycall.testing.samples import OFFER
 from skycall.transport import LOG_BURST, LOG_PERIOD
 from tests.raw_socket import RawSocket, ServerLog
 
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
 FLOOD_FRAME = '42["join",1'  # 11 bytes: an event whose JSON never ends
 FLOOD_SECONDS = 3.0
-OFFER = {'type': 'offer', 'sdp': 'v=0\r\no=- 46117317 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n'}
 
 
 async def test_a_flood_of_malformed_frames_ends_at_the_first_one(server: Server, people: People) -> None:

@@ -17,14 +17,9 @@ from skycall.testing.people import Participant, People
 from skycall.testing.processes import SkyCallProcess
 
 if TYPE_CHECKING:
-    from skycall.testing.processes import SkyCallProcess as Server
+    pass
 
 RING = 1.0  # seconds: the ring timeout of the ``ringing`` server (the setting's smallest value)
-
-
-@pytest.fixture
-async def room(server: Server) -> str:
-    return await server.create_room()
 
 
 async def knocks(people: People, room: str, name: str, member: Participant) -> Participant:

@@ -16,16 +16,10 @@ from skycall.errors import MESSAGES
 from skycall.signaling.session import MAX_CONNECTIONS_PER_ADDRESS
 from skycall.testing.net import new_address
 from skycall.testing.people import Participant, People
+from skycall.testing.samples import CANDIDATE
 
 if TYPE_CHECKING:
     from skycall.testing.processes import SkyCallProcess as Server
-
-CANDIDATE = {'candidate': 'candidate:1 1 udp 2122260223 192.0.2.7 54400 typ host', 'sdpMid': '0', 'sdpMLineIndex': 0}
-
-
-@pytest.fixture
-async def room(server: Server) -> str:
-    return await server.create_room()
 
 
 async def test_a_failure_with_an_acknowledgement_is_told_only_there(people: People, room: str) -> None:

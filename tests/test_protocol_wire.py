@@ -7,12 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from skycall.protocol import ACKS, OUTBOUND, ErrorReply
 from skycall.testing.people import Participant, People
+from skycall.testing.samples import CANDIDATE, OFFER
 
 if TYPE_CHECKING:
     from skycall.testing.processes import SkyCallProcess as Server
-
-OFFER = {'type': 'offer', 'sdp': 'v=0\r\no=- 46117317 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n'}
-CANDIDATE = {'candidate': 'candidate:1 1 udp 2122260223 192.0.2.7 54400 typ host', 'sdpMid': '0', 'sdpMLineIndex': 0}
 
 
 class Acks:

@@ -18,24 +18,10 @@ import socketio
 from skycall.protocol import MAX_CHAT, MAX_SDP, new_peer_id, new_room_id
 from skycall.testing.net import new_address
 from skycall.testing.people import NOTHING, WAIT, People
+from skycall.testing.samples import ANSWER, CANDIDATE, OFFER
 
 if TYPE_CHECKING:
     from skycall.testing.processes import SkyCallProcess as Server
-
-OFFER = {'type': 'offer', 'sdp': 'v=0\r\no=- 46117317 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n'}
-ANSWER = {'type': 'answer', 'sdp': 'v=0\r\no=- 99 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n'}
-CANDIDATE = {'candidate': 'candidate:1 1 udp 2122260223 192.0.2.7 54400 typ host',
-             'sdpMid': '0', 'sdpMLineIndex': 0, 'usernameFragment': 'a1b2'}
-
-
-@pytest.fixture
-async def room(server: Server) -> str:
-    return await server.create_room()
-
-
-@pytest.fixture
-async def other_room(server: Server) -> str:
-    return await server.create_room()
 
 
 # --- relaying -----------------------------------------------------------------------------------

@@ -7,10 +7,10 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from aiortc import MediaStreamTrack
 
+from .events import LinkEvent, Outcome, Stop
 from .media import MediaSource
 from .peers import PeerLink
 from .reception import Received, Reception, printable
@@ -31,27 +31,6 @@ from .signaling import (
 )
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(kw_only=True, slots=True)
-class Outcome:
-    """How a bot's call ended. ``kind``: hung-up, duration, stopped, alone, or a BotError kind."""
-
-    ok: bool
-    kind: str
-    message: str
-
-
-@dataclass(kw_only=True, slots=True)
-class _LinkEvent:
-    link: PeerLink
-    what: str  # state, failed, negotiated
-    detail: str
-
-
-@dataclass(kw_only=True, slots=True)
-class _Stop:
-    reason: str = 'Left the call.'
 
 
 Admit = Callable[[Peer], bool | None]
@@ -91,7 +70,7 @@ class Bot:
         self.me: Peer | None = None
         self.links: dict[str, PeerLink] = {}
         self._names: dict[str, str] = {}
-        self._events: asyncio.Queue[Event | _LinkEvent | _Stop] = asyncio.Queue()
+        self._events: asyncio.Queue[Event | LinkEvent | Stop] = asyncio.Queue()
         self._changed = asyncio.Condition()
         self._started: dict[str, float] = {}
         self._said = False
@@ -119,7 +98,7 @@ class Bot:
 
     def stop(self, reason: str = 'Left the call.') -> None:
         """End the call from outside (Ctrl-C, the end of an echo session)."""
-        self._events.put_nowait(_Stop(reason=reason))
+        self._events.put_nowait(Stop(reason=reason))
 
     async def wait_for(self, condition: Callable[[], bool], within: float) -> None:
         """Wait until ``condition()`` holds, at most ``within`` seconds; checked at every frame, chat line, event."""
@@ -152,7 +131,7 @@ class Bot:
                                 return joined
                         case Admission(admitted=False, by=by):
                             raise BotError('refused', f'{printable(by) or "Someone"} declined your call.')
-                        case _Stop(reason=reason):
+                        case Stop(reason=reason):
                             return Outcome(ok=True, kind='stopped', message=reason)
                         case Disconnected(reason=reason):
                             raise BotError('unreachable', f'Lost the connection to the server ({reason}).')
@@ -182,9 +161,9 @@ class Bot:
             if result is not None:
                 return result
 
-    async def _dispatch(self, event: Event | _LinkEvent | _Stop) -> Outcome | None:
+    async def _dispatch(self, event: Event | LinkEvent | Stop) -> Outcome | None:
         match event:
-            case _Stop(reason=reason):
+            case Stop(reason=reason):
                 return Outcome(ok=True, kind='stopped', message=reason)
             case PeerJoined(peer=peer):
                 self._names[peer.id] = peer.name
@@ -216,7 +195,7 @@ class Bot:
                     self.out(f'The server refused a message: {message}')
             case Disconnected(reason=reason):
                 return Outcome(ok=False, kind='unreachable', message=f'Lost the connection to the server ({reason}).')
-            case _LinkEvent():
+            case LinkEvent():
                 return await self._on_link_event(event)
         return None
 
@@ -229,7 +208,7 @@ class Bot:
             await self.signaling.answer(peer.id, decision)
             self.out(f'Let {name} in' if decision else f'Turned {name} away')
 
-    async def _on_link_event(self, event: _LinkEvent) -> Outcome | None:
+    async def _on_link_event(self, event: LinkEvent) -> Outcome | None:
         link = event.link
         if self.links.get(link.peer.id) is not link:
             return None  # a link already dropped
@@ -281,7 +260,7 @@ class Bot:
             if now - since >= self.connect_timeout and peer_id in self.links:
                 del self._started[peer_id]
                 detail = f'not connected after {self.connect_timeout:g} s'
-                self._post(_LinkEvent(link=self.links[peer_id], what='failed', detail=detail))
+                self._post(LinkEvent(link=self.links[peer_id], what='failed', detail=detail))
 
     def _link(self, peer: Peer, offerer: bool) -> PeerLink:
         async def send(payload: dict[str, object]) -> None:
@@ -289,7 +268,7 @@ class Bot:
 
         link = PeerLink(peer, offerer=offerer, ice_servers=self.ice_servers, media=self.media, send=send,
                         on_track=self._on_track,
-                        on_event=lambda lnk, what, detail: self._post(_LinkEvent(link=lnk, what=what, detail=detail)),
+                        on_event=lambda lnk, what, detail: self._post(LinkEvent(link=lnk, what=what, detail=detail)),
                         allow_private=self.allow_private_candidates)
         self.links[peer.id] = link
         self._started[peer.id] = time.monotonic()
@@ -308,7 +287,7 @@ class Bot:
         async with self._changed:
             self._changed.notify_all()
 
-    def _post(self, event: Event | _LinkEvent | _Stop) -> None:
+    def _post(self, event: Event | LinkEvent | Stop) -> None:
         self._events.put_nowait(event)
 
     async def _shutdown(self) -> None:

@@ -1,7 +1,8 @@
 """The HTTP side's defences: response headers, body limits, Host and same-origin checks.
 
 ``install`` registers them all; every one is pure ASGI except the header one, so none of them buffers
-a response. Order, outermost first: Host check, body limit, same-origin /api, headers. The server sets
+a response. Order, outermost first: page-view budget (budgets.py: a refusal there costs next to nothing),
+Host check, body limit, same-origin /api, headers. The server sets
 no cookie at all (no session, no per-visitor storage): the one cookie SkyCall has is written by the page
 on Join (pages/memory.py), ``Secure`` when the page came over https.
 """
@@ -19,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .budgets import PageBudget
 from .config import Settings
 
 # NiceGUI compiles Vue templates in the browser and injects inline scripts, hence 'unsafe-eval' and
@@ -62,6 +64,8 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(SameOriginApi)
     app.add_middleware(BodyLimit)
     app.add_middleware(HostCheck, allowed_hosts=settings.allowed_host_names)
+    app.add_middleware(PageBudget, burst=settings.page_burst, rate=settings.page_rate,
+                       max_builds=settings.page_builds_max)
     if settings.host in {'0.0.0.0', '::'} and not settings.allowed_hosts:
         log.warning('listening on %s with SKYCALL_ALLOWED_HOSTS unset: only requests for localhost are served; '
                     'set it to the host name(s) people use', settings.host)

@@ -1,8 +1,8 @@
 """The HTTP side's defences: response headers, body limits, Host and same-origin checks.
 
 ``install`` registers them all; every one is pure ASGI except the header one, so none of them buffers
-a response. Order, outermost first: page-view budget (budgets.py: a refusal there costs next to nothing),
-Host check, body limit, same-origin /api, headers. The server sets
+a response. Order, outermost first: page-view budget (budgets.py; outside even NiceGUI's own middlewares,
+so that a refusal costs next to nothing), Host check, body limit, same-origin /api, headers. The server sets
 no cookie at all (no session, no per-visitor storage): the one cookie SkyCall has is written by the page
 on Join (pages/memory.py), ``Secure`` when the page came over https.
 """
@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from starlette.datastructures import Headers
+from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
@@ -64,8 +65,17 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(SameOriginApi)
     app.add_middleware(BodyLimit)
     app.add_middleware(HostCheck, allowed_hosts=settings.allowed_host_names)
-    app.add_middleware(PageBudget, burst=settings.page_burst, rate=settings.page_rate,
-                       max_builds=settings.page_builds_max)
+    budget = Middleware(PageBudget, burst=settings.page_burst, rate=settings.page_rate,
+                        max_builds=settings.page_builds_max)
+    build = app.build_middleware_stack
+
+    def build_with_budget_outermost() -> ASGIApp:
+        # ui.run adds NiceGUI's own middlewares (two BaseHTTPMiddleware, gzip) after this: outside the budget, they
+        # tripled the cost of a refused page view. The stack is built at the first request, after ui.run.
+        app.user_middleware[:] = [budget, *(m for m in app.user_middleware if m is not budget)]
+        return build()
+
+    app.build_middleware_stack = build_with_budget_outermost  # type: ignore[method-assign]
     if settings.host in {'0.0.0.0', '::'} and not settings.allowed_hosts:
         log.warning('listening on %s with SKYCALL_ALLOWED_HOSTS unset: only requests for localhost are served; '
                     'set it to the host name(s) people use', settings.host)

@@ -4,13 +4,15 @@ Building a NiceGUI page holds a worker's event loop for tens of milliseconds; a 
 views from a few addresses kept a worker at 100 % CPU, and everybody's signaling on that worker waited
 (a bystander's p99 signal delay went from a few ms to seconds). ``PageBudget`` gives each client address
 (skycall.addresses.client_key: an IPv6 /64 is one address) a token bucket of page views and answers 429 with
-a tiny plain page beyond it, without building anything; it also caps the page builds running at once in
-the worker (503 beyond), so that many addresses within their budgets cannot all build at the same moment.
+a tiny plain page beyond it, without building anything. A worker also builds few pages at once (the others
+wait their turn, 503 when too many wait): eight builds at once held the loop for one long stretch, and a
+signal that arrived meanwhile waited for all of them; one after the other, signals are handled in between.
 transport.py uses ``TokenBuckets`` for engine.io handshakes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections import OrderedDict
@@ -27,6 +29,11 @@ PAGE_PREFIXES = ('/dial/', '/call/')
 TOO_MANY_PAGES = 'Too many page loads from your network; wait a few seconds and load the page again.\n'
 BUSY = 'The server is busy building other pages; wait a few seconds and load the page again.\n'
 BUSY_RETRY_SECONDS = 2
+MAX_WAITING_BUILDS = 64  # page views waiting for their build in one worker; beyond, 503
+# A refusal is answered this late (no CPU meanwhile, the connection just waits): a flooding client that sends
+# its next request when the last is answered (most do) then sends a few a second instead of a thousand,
+# each costing the worker a request's parsing and routing. A person who reloads too often waits a second.
+REFUSAL_DELAY = 1.0
 
 
 class TokenBuckets:
@@ -83,14 +90,17 @@ def is_page(path: str) -> bool:
 
 class PageBudget:
     """Pure ASGI: page views per client address (``burst``, refilled at ``rate`` a second; beyond, 429), and
-    at most ``max_builds`` page builds at once in this worker (beyond, 503). Either refusal is a short plain
-    page with Retry-After, and no NiceGUI page is built for it."""
+    at most ``max_builds`` page builds at once in this worker (the next ``max_waiting`` wait; beyond, 503).
+    Either refusal is a short plain page with Retry-After, and no NiceGUI page is built for it."""
 
-    def __init__(self, app: ASGIApp, *, burst: int, rate: float, max_builds: int) -> None:
+    def __init__(self, app: ASGIApp, *, burst: int, rate: float, max_builds: int,
+                 max_waiting: int = MAX_WAITING_BUILDS, refusal_delay: float = REFUSAL_DELAY) -> None:
         self.app = app
         self.buckets = TokenBuckets(burst, rate)
-        self.max_builds = max_builds
-        self.building = 0
+        self.builds = asyncio.Semaphore(max_builds)
+        self.max_waiting = max_waiting
+        self.waiting = 0
+        self.refusal_delay = refusal_delay
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope['type'] != 'http' or not is_page(str(scope.get('path', ''))):
@@ -99,16 +109,22 @@ class PageBudget:
         client = scope.get('client') or ('?', 0)
         wait = self.buckets.take(client_key(str(client[0])))
         if wait:
+            await asyncio.sleep(min(wait, self.refusal_delay))
             await _refusal(429, TOO_MANY_PAGES, math.ceil(wait))(scope, receive, send)
             return
-        if self.building >= self.max_builds:
+        if self.builds.locked() and self.waiting >= self.max_waiting:
+            await asyncio.sleep(self.refusal_delay)
             await _refusal(503, BUSY, BUSY_RETRY_SECONDS)(scope, receive, send)
             return
-        self.building += 1
+        self.waiting += 1
+        try:
+            await self.builds.acquire()
+        finally:
+            self.waiting -= 1
         try:
             await self.app(scope, receive, send)
         finally:
-            self.building -= 1
+            self.builds.release()
 
 
 def _refusal(status: int, text: str, retry_after: int) -> PlainTextResponse:

@@ -15,7 +15,7 @@ against a worker (issue 11):
 - handshakes: sockets opened and dropped at once cost a handshake each, ~300 a second from three addresses
   (the bystander's signals waited 0.5 s). Each address has a budget of handshakes (HANDSHAKE_BURST more
   than the sockets it may hold, refilled at HANDSHAKE_RATE a second: a reconnecting page needs one every
-  second or so at most); beyond it, a handshake is refused as the per-address cap refuses one.
+  second or so at most); beyond it, a handshake is refused as the per-address cap refuses one, a second late.
 
 This builds on internals of python-socketio 5.18 and python-engineio 4.15 (pinned in pyproject.toml):
 the ``serializer`` packet class, ``_handle_eio_connect/message/disconnect`` and the ASGI driver's
@@ -36,7 +36,7 @@ from engineio.async_drivers import asgi
 from socketio import packet
 
 from .addresses import client_key
-from .budgets import TokenBuckets
+from .budgets import REFUSAL_DELAY, TokenBuckets
 from .errors import SkyCallError
 
 log = logging.getLogger(__name__)
@@ -129,10 +129,12 @@ class GuardedServer(socketio.AsyncServer):
     """
 
     def __init__(self, *, max_connections_per_address: int, namespace_timeout: float = NAMESPACE_TIMEOUT,
-                 handshake_rate: float = HANDSHAKE_RATE, **options: Any) -> None:
+                 handshake_rate: float = HANDSHAKE_RATE, refusal_delay: float = REFUSAL_DELAY,
+                 **options: Any) -> None:
         super().__init__(serializer=StrictPacket, **options)
         self.max_connections_per_address = max_connections_per_address
         self.handshakes = TokenBuckets(max_connections_per_address + HANDSHAKE_BURST, handshake_rate)
+        self.refusal_delay = refusal_delay
         self.namespace_timeout = namespace_timeout
         self.counters: Counter[str] = Counter()
         self.log = LogThrottle(log)
@@ -154,6 +156,9 @@ class GuardedServer(socketio.AsyncServer):
         if self._per_address[address] >= self.max_connections_per_address:
             return self._refuse_handshake(address, 'connections', f'{self._per_address[address]} already open')
         if self.handshakes.take(address):
+            # Answered late, as budgets.PageBudget answers its refusals: a client that tries again when refused
+            # then tries once a second, not a thousand times (each attempt a connection and a handshake).
+            await asyncio.sleep(self.refusal_delay)
             return self._refuse_handshake(address, 'handshakes', 'too many handshakes a second')
         await super()._handle_eio_connect(eio_sid, environ)
         self._per_address[address] += 1  # counted out in _handle_eio_disconnect, which engine.io now owes us

@@ -3,7 +3,8 @@
 A cookieless page-view flood held a worker's event loop (each NiceGUI page build takes tens of ms), and
 sockets opened and dropped at hundreds a second cost a handshake each: a bystander's signals waited
 seconds. Now an address gets a budget of page views (429 beyond, no page built) and of handshakes (refused
-beyond), and a worker builds a bounded number of pages at once (503 beyond); other addresses are served.
+beyond), and a worker builds few pages at once (the rest wait, 503 beyond a bounded queue); other addresses
+are served.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from skycall.budgets import MAX_WAITING_BUILDS
 from skycall.signaling import MAX_CONNECTIONS_PER_ADDRESS
 from skycall.testing.net import new_address
 from skycall.testing.processes import SkyCallProcess
@@ -76,19 +78,22 @@ async def test_an_ipv4_address_is_one_budget_whatever_page_it_asks_for(
     assert statuses[PAGE_BURST:] == [429] * 3
 
 
-async def test_page_builds_beyond_a_worker_cap_are_refused_at_once() -> None:
+async def test_page_builds_wait_their_turn_and_beyond_a_bounded_queue_are_refused() -> None:
     with SkyCallProcess(page_builds_max='1') as server:  # each person within their own budget
         server.start()
-        clients = [browser_at(server, new_address()) for _ in range(12)]
+        clients = [browser_at(server, new_address()) for _ in range(MAX_WAITING_BUILDS + 36)]
         try:
-            statuses = [response.status_code for response in
-                        await asyncio.gather(*(client.get('/') for client in clients))]
-            busy = await next(iter(clients)).get('/')  # the first is served again once nothing is building
+            responses = await asyncio.gather(*(client.get('/') for client in clients))
+            again = await clients[0].get('/')  # served again once nothing waits
         finally:
             await asyncio.gather(*(client.aclose() for client in clients))
-    assert 200 in statuses and 503 in statuses, statuses
-    assert set(statuses) == {200, 503}
-    assert busy.status_code == 200
+    statuses = [response.status_code for response in responses]
+    assert set(statuses) == {200, 503}, statuses
+    assert statuses.count(200) > MAX_WAITING_BUILDS  # those who waited were served
+    busy = next(response for response in responses if response.status_code == 503)
+    assert int(busy.headers['retry-after']) >= 1
+    assert 'server is busy' in busy.text
+    assert again.status_code == 200
 
 
 async def open_and_drop(server: SkyCallProcess, address: str) -> bool:

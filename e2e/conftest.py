@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -9,6 +10,9 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from skycall.testing.browser import Person, launch
 from skycall.testing.processes import SkyCallProcess
+
+# Every browser context comes from 127.0.0.1 and loads many pages: far more than one person's page-view budget.
+os.environ.setdefault('SKYCALL_PAGE_BURST', '100000')
 
 
 @pytest.fixture(scope='session')

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto uvicorn believes (comma-separated addresses or
     # networks, "*" any). Unbelieved, everyone behind the proxy shares the proxy's address and its limits.
     forwarded_allow_ips: str = Field('127.0.0.1', max_length=4096)
+    # Page views (/, /dial/…, /call/…, /echo) per client address: a burst of `page_burst`, refilled at
+    # `page_rate` a second; beyond, 429 (budgets.py). Raise both for many people behind one NAT address.
+    page_burst: int = Field(10, ge=1, le=1_000_000)
+    page_rate: float = Field(1.0, gt=0, le=1_000_000)
+    # Page builds running at once in one worker (the next 64 wait their turn; beyond, 503). Each holds the event
+    # loop for tens of ms: more at once make one long stretch that everybody's signals wait behind.
+    page_builds_max: int = Field(2, ge=1, le=10_000)
 
     @property
     def ice_server_urls(self) -> list[str]:

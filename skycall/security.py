@@ -1,9 +1,10 @@
-"""The HTTP side's defences: response headers, body limits, Host and same-origin checks.
+"""The HTTP side's defences: page-view budget, response headers, body limits, Host and same-origin checks.
 
-``install`` registers them all; every one is pure ASGI except the header one, so none of them buffers
-a response. Order, outermost first: Host check, body limit, same-origin /api, headers. The server sets
-no cookie at all (no session, no per-visitor storage): the one cookie SkyCall has is written by the page
-on Join (pages/memory.py), ``Secure`` when the page came over https.
+``install`` registers them all; every one is pure ASGI, so none of them buffers a response. Order,
+outermost first: page-view budget (budgets.py; outside even NiceGUI's own middlewares, so that a refusal
+costs next to nothing), Host check, body limit, same-origin /api, headers. The server sets no cookie at
+all (no session, no per-visitor storage): the one cookie SkyCall has is written by the page on Join
+(pages/memory.py), ``Secure`` when the page came over https.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ import logging
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
-from starlette.datastructures import Headers
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .budgets import PageBudget
 from .config import Settings
 
 # NiceGUI compiles Vue templates in the browser and injects inline scripts, hence 'unsafe-eval' and
@@ -62,6 +63,17 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(SameOriginApi)
     app.add_middleware(BodyLimit)
     app.add_middleware(HostCheck, allowed_hosts=settings.allowed_host_names)
+    budget = Middleware(PageBudget, burst=settings.page_burst, rate=settings.page_rate,
+                        max_builds=settings.page_builds_max)
+    build = app.build_middleware_stack
+
+    def build_with_budget_outermost() -> ASGIApp:
+        # ui.run adds NiceGUI's own middlewares (two BaseHTTPMiddleware, gzip) after this: outside the budget, they
+        # tripled the cost of a refused page view. The stack is built at the first request, after ui.run.
+        app.user_middleware[:] = [budget, *(m for m in app.user_middleware if m is not budget)]
+        return build()
+
+    app.build_middleware_stack = build_with_budget_outermost  # type: ignore[method-assign]
     if settings.host in {'0.0.0.0', '::'} and not settings.allowed_hosts:
         log.warning('listening on %s with SKYCALL_ALLOWED_HOSTS unset: only requests for localhost are served; '
                     'set it to the host name(s) people use', settings.host)
@@ -76,14 +88,30 @@ def refusal(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({'ok': False, 'code': code, 'message': message}, status_code=status)
 
 
-class SecurityHeaders(BaseHTTPMiddleware):
-    """Adds HEADERS to every response that does not set them itself."""
+class SecurityHeaders:
+    """Adds HEADERS to every HTTP response that does not set them itself.
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+    Pure ASGI: as a BaseHTTPMiddleware it cost every request a task and a memory stream (under a flood
+    of /healthz requests, a good part of the worker's CPU).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope['type'] != 'http':
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message['type'] == 'http.response.start':
+                headers = MutableHeaders(scope=message)
+                for name, value in HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 class BodyLimit:

@@ -12,6 +12,10 @@ against a worker (issue 11):
   client holding bare engine.io sessions used up the worker's file descriptors. Sessions are counted
   and capped per address here, when engine.io opens them, and closed when they have not connected to
   the namespace within NAMESPACE_TIMEOUT seconds.
+- handshakes: sockets opened and dropped at once cost a handshake each, ~300 a second from three addresses
+  (the bystander's signals waited 0.5 s). Each address has a budget of handshakes (HANDSHAKE_BURST more
+  than the sockets it may hold, refilled at HANDSHAKE_RATE a second: a reconnecting page needs one every
+  second or so at most); beyond it, a handshake is refused as the per-address cap refuses one, a second late.
 
 This builds on internals of python-socketio 5.18 and python-engineio 4.15 (pinned in pyproject.toml):
 the ``serializer`` packet class, ``_handle_eio_connect/message/disconnect`` and the ASGI driver's
@@ -32,6 +36,7 @@ from engineio.async_drivers import asgi
 from socketio import packet
 
 from .addresses import client_key
+from .budgets import REFUSAL_DELAY, TokenBuckets
 from .errors import SkyCallError
 
 log = logging.getLogger(__name__)
@@ -42,6 +47,8 @@ RESERVED_EVENTS = frozenset({'connect', 'disconnect', 'connect_error'})  # would
 MAX_EVENT_NAME = 32
 LOG_BURST = 50  # refusal lines per LOG_PERIOD per worker, one per address; the rest are counted in the next line
 LOG_PERIOD = 10.0
+HANDSHAKE_BURST = 10  # handshakes at once per address, over its cap of sockets (all its tabs at once, and some)
+HANDSHAKE_RATE = 2.0  # handshakes a second per address, after the burst
 
 
 class Refused(ValueError):
@@ -117,12 +124,17 @@ class GuardedServer(socketio.AsyncServer):
 
     ``max_connections_per_address`` caps the engine.io sessions one address holds at once, whether or not
     they reach the namespace; a session must connect to the namespace within ``namespace_timeout`` seconds.
+    An address may open ``max_connections_per_address + HANDSHAKE_BURST`` sessions at once, then
+    ``handshake_rate`` a second.
     """
 
     def __init__(self, *, max_connections_per_address: int, namespace_timeout: float = NAMESPACE_TIMEOUT,
+                 handshake_rate: float = HANDSHAKE_RATE, refusal_delay: float = REFUSAL_DELAY,
                  **options: Any) -> None:
         super().__init__(serializer=StrictPacket, **options)
         self.max_connections_per_address = max_connections_per_address
+        self.handshakes = TokenBuckets(max_connections_per_address + HANDSHAKE_BURST, handshake_rate)
+        self.refusal_delay = refusal_delay
         self.namespace_timeout = namespace_timeout
         self.counters: Counter[str] = Counter()
         self.log = LogThrottle(log)
@@ -142,19 +154,26 @@ class GuardedServer(socketio.AsyncServer):
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> dict[str, Any] | None:
         address = client_address(environ)
         if self._per_address[address] >= self.max_connections_per_address:
-            self.counters['refused:connections'] += 1
-            self.log.warning(address, 'signaling: refused a connection from %s: %d already open',
-                             address, self._per_address[address])
-            # engine.io answers the handshake with 401 and this JSON body, socket.io's shape for a refusal: the
-            # sentence as ``message``, the error object as ``data``. (A browser's websocket sees only a failure.)
-            error = SkyCallError('rate-limited')
-            return {'message': error.message, 'data': error.to_dict('connect')}
+            return self._refuse_handshake(address, 'connections', f'{self._per_address[address]} already open')
+        if self.handshakes.take(address):
+            # Answered late, as budgets.PageBudget answers its refusals: a client that tries again when refused
+            # then tries once a second, not a thousand times (each attempt a connection and a handshake).
+            await asyncio.sleep(self.refusal_delay)
+            return self._refuse_handshake(address, 'handshakes', 'too many handshakes a second')
         await super()._handle_eio_connect(eio_sid, environ)
         self._per_address[address] += 1  # counted out in _handle_eio_disconnect, which engine.io now owes us
         self._addresses[eio_sid] = address
         loop = asyncio.get_running_loop()
         self._timers[eio_sid] = loop.call_later(self.namespace_timeout, self._check_namespace, eio_sid)
         return None
+
+    def _refuse_handshake(self, address: str, counter: str, why: str) -> dict[str, Any]:
+        self.counters[f'refused:{counter}'] += 1
+        self.log.warning(address, 'signaling: refused a connection from %s: %s', address, why)
+        # engine.io answers the handshake with 401 and this JSON body, socket.io's shape for a refusal: the
+        # sentence as ``message``, the error object as ``data``. (A browser's websocket sees only a failure.)
+        error = SkyCallError('rate-limited')
+        return {'message': error.message, 'data': error.to_dict('connect')}
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         pkt = self.packet_class()

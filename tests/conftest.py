@@ -18,6 +18,9 @@ from tests.cookies import with_cookie_writes
 
 # NiceGUI's simulated user (tests/test_pages.py, in this process) sends `Host: test`.
 os.environ.setdefault('SKYCALL_ALLOWED_HOSTS', 'test')
+# Every server here (and the in-process pages) sees page views from 127.0.0.1 and a few addresses, far more than
+# one person makes: the page-view budget is for tests/test_page_budget.py to set.
+os.environ.setdefault('SKYCALL_PAGE_BURST', '100000')
 SECRET = 'skycall-fast-tests-secret-0123456789'
 
 

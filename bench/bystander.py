@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import httpx
 import socketio
 
 from skycall.testing.api import Api
@@ -274,7 +275,7 @@ async def measure() -> Bystander:
             abused_room = await api.create_room(abuser_addresses[0][0])  # the flood's invite page: a real room
             # A worker that has served pages before, as a real one has: its first page build (imports, the
             # first render) takes about 200 ms, which is not what an abuser costs.
-            async with api.client(addresses[0]) as http:
+            async with httpx.AsyncClient(base_url=server.url, trust_env=False, timeout=10) as http:
                 (await http.get(f'/dial/{abused_room}')).raise_for_status()
             bystanders = Bystanders(server, api, addresses[:2])
             try:

@@ -32,7 +32,8 @@ def build(settings: Settings) -> Calls:
     _browser_storage(settings.secret)
     calls = Calls(store, TicketMint(settings.secret, settings.ticket_max_age_seconds))
     signaling, namespace = create_server(store, calls.mint, settings.max_participants, relay,
-                                         ring_timeout_seconds=settings.ring_timeout_seconds)
+                                         ring_timeout_seconds=settings.ring_timeout_seconds,
+                                         knocks_per_address=settings.knocks_per_address)
     # Starlette's Mount keeps the full path in scope['path'], so engine.io is given the full path.
     app.mount('/signal', socketio.ASGIApp(signaling, socketio_path=SOCKETIO_PATH))
     app.add_static_files('/assets', ASSETS)

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     reconnect_timeout_seconds: float = Field(30.0, ge=3.0)
     # Echo test calls (a server-side aiortc peer each) that may run at once in this worker.
     echo_max: int = Field(4, ge=0, le=64)
+    # Knocks on one room from one client address in any 10 minutes: a knock holds the free seat, so one
+    # person knocking again and again would keep everyone else out. Raise it for an office behind one NAT.
+    knocks_per_address: int = Field(5, ge=1, le=1_000_000)
     # Let the server's Python peers (the echo line) send connectivity checks to private, loopback and
     # link-local addresses that the other side lists. Off: anyone could make the server probe its own LAN.
     allow_private_candidates: bool = False

@@ -1,9 +1,9 @@
 """One person cannot hold a call's free seat by knocking again and again (issue 11, item 13): at most
-KNOCK_LIMIT knocks per address per room, refused with rate-limited after that; others may still knock."""
+KNOCKS_PER_ADDRESS knocks per address per room, refused with rate-limited after that; others may still knock."""
 
 from __future__ import annotations
 
-from skycall.signaling.session import KNOCK_LIMIT, KNOCKED_TOO_OFTEN
+from skycall.signaling.session import KNOCKED_TOO_OFTEN, KNOCKS_PER_ADDRESS
 from skycall.testing.people import Participant, People
 from skycall.testing.processes import SkyCallProcess
 
@@ -25,7 +25,7 @@ async def test_knocking_and_cancelling_over_and_over_is_refused_and_never_rings(
     ada = await people.join(room, 'Ada')
     ticket = await server.ticket(room, 'Grace')
     grace = await people.connect('Grace')
-    for _ in range(KNOCK_LIMIT.amount):
+    for _ in range(KNOCKS_PER_ADDRESS):
         await knock(grace, ada, ticket)
         await grace.hangs_up()  # cancel, and knock again
         assert await ada.expect('knock-ended') == {'id': ticket['peer'], 'name': 'Grace', 'reason': 'cancelled'}
@@ -49,7 +49,7 @@ async def test_knocking_again_while_knocking_is_counted_and_the_refusal_frees_th
     ada = await people.join(room, 'Ada')
     ticket = await server.ticket(room, 'Grace')
     grace = await people.connect('Grace')
-    for _ in range(KNOCK_LIMIT.amount):  # each join renews the knock, which holds the seat
+    for _ in range(KNOCKS_PER_ADDRESS):  # each join renews the knock, which holds the seat
         await knock(grace, ada, ticket)
     await refused(grace, ticket)
     assert await ada.expect('knock-ended') == {'id': ticket['peer'], 'name': 'Grace', 'reason': 'cancelled'}

@@ -15,7 +15,7 @@ from ..rooms import RoomStore
 from ..tickets import TicketMint
 from .acks import AckAwareServer
 from .namespace import SignalingNamespace, peer_key, room_key
-from .session import MAX_CONNECTIONS_PER_ADDRESS
+from .session import KNOCKS_PER_ADDRESS, MAX_CONNECTIONS_PER_ADDRESS
 
 SOCKETIO_PATH = '/signal/socket.io'
 
@@ -25,11 +25,13 @@ __all__ = ['MAX_CONNECTIONS_PER_ADDRESS', 'SOCKETIO_PATH', 'SignalingNamespace',
 
 def create_server(store: RoomStore, mint: TicketMint, max_participants: int,
                   relay: RedisRelay | None = None, *,
-                  ring_timeout_seconds: float = 30.0) -> tuple[socketio.AsyncServer, SignalingNamespace]:
+                  ring_timeout_seconds: float = 30.0,
+                  knocks_per_address: int = KNOCKS_PER_ADDRESS) -> tuple[socketio.AsyncServer, SignalingNamespace]:
     """A socket.io server that only accepts same-origin websocket connections and small frames.
 
     ``relay`` carries events to the other workers (RedisRelay); None serves one process. A knock nobody
-    answers ends after ``ring_timeout_seconds``.
+    answers ends after ``ring_timeout_seconds``; one address knocks on a room at most ``knocks_per_address``
+    times in 10 minutes.
     """
     server = AckAwareServer(  # refuses binary and malformed frames, caps sockets per address (transport.py)
         max_connections_per_address=MAX_CONNECTIONS_PER_ADDRESS,
@@ -41,6 +43,6 @@ def create_server(store: RoomStore, mint: TicketMint, max_participants: int,
         ping_interval=3,  # a vanished browser is noticed within ping_interval + ping_timeout (7 s)
         ping_timeout=4,
     )
-    namespace = SignalingNamespace(store, mint, max_participants, relay, ring_timeout_seconds)
+    namespace = SignalingNamespace(store, mint, max_participants, relay, ring_timeout_seconds, knocks_per_address)
     server.register_namespace(namespace)
     return server, namespace

@@ -26,7 +26,7 @@ from ..tickets import TicketMint
 from ..transport import client_address
 from .acks import wants_acknowledgement
 from .knocks import Door
-from .session import KNOCKED_TOO_OFTEN, Limits, Seat, Session, peer_key, room_key
+from .session import KNOCKED_TOO_OFTEN, KNOCKS_PER_ADDRESS, Limits, Seat, Session, peer_key, room_key
 
 __all__ = ['SignalingNamespace', 'peer_key', 'room_key']
 
@@ -60,7 +60,8 @@ class SignalingNamespace(socketio.AsyncNamespace):
     """join, answer, decline, signal, chat, state and leave, as written in docs/protocol.md."""
 
     def __init__(self, store: RoomStore, mint: TicketMint, max_participants: int,
-                 relay: RedisRelay | None = None, ring_timeout_seconds: float = 30.0) -> None:
+                 relay: RedisRelay | None = None, ring_timeout_seconds: float = 30.0,
+                 knocks_per_address: int = KNOCKS_PER_ADDRESS) -> None:
         super().__init__('/')
         self.store = store
         self.door = Door(store, self._send, ring_timeout_seconds)
@@ -71,7 +72,7 @@ class SignalingNamespace(socketio.AsyncNamespace):
             relay.room_listeners.append(self._members_changed)
         self.mint = mint
         self.max_participants = max_participants
-        self.limits = Limits()
+        self.limits = Limits(knocks_per_address)
         self.sessions: dict[str, Session] = {}  # by socket id, from connect to disconnect
 
     async def trigger_event(self, event: str, *args: Any) -> Any:

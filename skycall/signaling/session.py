@@ -20,7 +20,8 @@ RATES = {'signal': SIGNAL_RATE, 'state': STATE_RATE, 'chat': CHAT_RATE}
 JOIN_LIMIT = parse('30 per minute')  # per client address, so reconnecting does not reset it
 # Knocks per client address per room: a knock holds the free seat (KNOCK_TTL_SECONDS), so knocking again and
 # again would keep everyone else out; five leave room for a few tries after "No answer" or a decline.
-KNOCK_LIMIT = parse('5 per 10 minutes')
+KNOCKS_PER_ADDRESS = 5  # per room in any KNOCK_WINDOW (SKYCALL_KNOCKS_PER_ADDRESS)
+KNOCK_WINDOW = '10 minutes'
 KNOCKED_TOO_OFTEN = 'You have knocked on this call many times. Try again in a few minutes.'
 MAX_CONNECTIONS_PER_ADDRESS = 50
 
@@ -63,16 +64,17 @@ class Limits:
     (limits' moving window kept one entry per event and swept every key after every hit: over half
     of the relay's CPU at 1,000 signals a second.)"""
 
-    def __init__(self) -> None:
+    def __init__(self, knocks_per_address: int = KNOCKS_PER_ADDRESS) -> None:
         self._joins = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self._knock_limit = parse(f'{knocks_per_address} per {KNOCK_WINDOW}')
 
     async def join(self, address: str) -> None:
         if not await self._joins.hit(JOIN_LIMIT, 'join', address):
             raise SkyCallError('rate-limited')
 
     async def knock(self, address: str, room: str) -> bool:
-        """Count a knock from ``address`` on ``room``; False past KNOCK_LIMIT (the knock is then refused)."""
-        return await self._joins.hit(KNOCK_LIMIT, 'knock', address, room)
+        """Count a knock from ``address`` on ``room``; False past the knock limit (the knock is then refused)."""
+        return await self._joins.hit(self._knock_limit, 'knock', address, room)
 
     @staticmethod
     async def take(session: Session, kind: str) -> None:

@@ -31,9 +31,7 @@ from .signaling import (
 )
 
 log = logging.getLogger(__name__)
-
-
-Admit = Callable[[Peer], bool | None]
+Admit = Callable[[Peer], bool | None]  # who a bot in the room lets in
 
 
 class Bot:

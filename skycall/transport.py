@@ -136,7 +136,6 @@ class GuardedServer(socketio.AsyncServer):
         self.handshakes = TokenBuckets(max_connections_per_address + HANDSHAKE_BURST, handshake_rate)
         self.refusal_delay = refusal_delay
         self.namespace_timeout = namespace_timeout
-        self.counters: Counter[str] = Counter()
         self.log = LogThrottle(log)
         self._per_address: Counter[str] = Counter()
         self._addresses: dict[str, str] = {}  # engine.io sid -> client address
@@ -146,20 +145,19 @@ class GuardedServer(socketio.AsyncServer):
         self.eio._async = {**self.eio._async, 'websocket': functools.partial(_GuardedWebSocket, transport=self)}
 
     def note_refusal(self, eio_sid: str, reason: str) -> None:
-        """Count a refused session and say so in one (rate-limited) log line, without a traceback."""
-        self.counters[f'refused:{reason}'] += 1
+        """Say that a session was refused, in one (rate-limited) log line, without a traceback."""
         address = self._addresses.get(eio_sid, '?')
         self.log.warning(address, 'signaling: closed a connection from %s: %s', address, reason)
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> dict[str, Any] | None:
         address = client_address(environ)
         if self._per_address[address] >= self.max_connections_per_address:
-            return self._refuse_handshake(address, 'connections', f'{self._per_address[address]} already open')
+            return self._refuse_handshake(address, f'{self._per_address[address]} already open')
         if self.handshakes.take(address):
             # Answered late, as budgets.PageBudget answers its refusals: a client that tries again when refused
             # then tries once a second, not a thousand times (each attempt a connection and a handshake).
             await asyncio.sleep(self.refusal_delay)
-            return self._refuse_handshake(address, 'handshakes', 'too many handshakes a second')
+            return self._refuse_handshake(address, 'too many handshakes a second')
         await super()._handle_eio_connect(eio_sid, environ)
         self._per_address[address] += 1  # counted out in _handle_eio_disconnect, which engine.io now owes us
         self._addresses[eio_sid] = address
@@ -167,8 +165,7 @@ class GuardedServer(socketio.AsyncServer):
         self._timers[eio_sid] = loop.call_later(self.namespace_timeout, self._check_namespace, eio_sid)
         return None
 
-    def _refuse_handshake(self, address: str, counter: str, why: str) -> dict[str, Any]:
-        self.counters[f'refused:{counter}'] += 1
+    def _refuse_handshake(self, address: str, why: str) -> dict[str, Any]:
         self.log.warning(address, 'signaling: refused a connection from %s: %s', address, why)
         # engine.io answers the handshake with 401 and this JSON body, socket.io's shape for a refusal: the
         # sentence as ``message``, the error object as ``data``. (A browser's websocket sees only a failure.)
